@@ -1,0 +1,740 @@
+"""Turn a block of raw audit log lines into canonical events, in bulk.
+
+The work is shaped for speed in pure Python: one regular expression splits every
+line of the block into header and body at once, records are grouped into events
+by ``(node, timestamp, serial)`` with a hash factorisation, and each record type's
+fields are pulled out with one regular expression over all bodies of that type.
+Values are decoded once per *distinct* value, not once per row. Only EXECVE
+arguments and the rare records that do not fit the common kernel layouts are
+handled line by line.
+
+Records of one event are grouped wherever they appear in the block, in any
+order. Across blocks, an event stays open (its lines are carried into the next
+block) until it sees a closing record (EOE, PROCTITLE), is a stand-alone record,
+is older than ``window`` seconds of event time, or the input ends.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from behavemodel import schema as s
+from behavemodel.io import _audit_tables as tables
+from behavemodel.io._auditd_fields import parse_fields
+from behavemodel.io._auditd_front import Front, make_front
+from behavemodel.io._auditd_values import (
+    decode_bytes,
+    decode_encoded,
+    decode_encoded_bytes,
+    decode_plain,
+    decode_sockaddr,
+    join_argv,
+    split_proctitle,
+)
+
+__all__ = ["BadLine", "ChunkResult", "LineBlock", "parse_block"]
+
+UNSET_ID = 4294967295
+
+_CLOSING_TYPES = frozenset({"EOE", "PROCTITLE"})
+_SYSCALL_EVENT_TYPES = {
+    "execve": "process_start",
+    "execveat": "process_start",
+    "connect": "net_connect",
+    "accept": "net_accept",
+    "accept4": "net_accept",
+    "bind": "net_listen",
+    "listen": "net_listen",
+}
+_SOCKETCALL = {
+    2: "net_listen",
+    3: "net_connect",
+    4: "net_listen",
+    5: "net_accept",
+    18: "net_accept",
+}
+_FILE_WRITE_SYSCALLS = frozenset(
+    """creat truncate truncate64 ftruncate ftruncate64 unlink unlinkat rename renameat
+    renameat2 chmod fchmod fchmodat fchmodat2 chown fchown lchown fchownat chown32
+    fchown32 lchown32 link linkat symlink symlinkat mkdir mkdirat rmdir mknod
+    mknodat""".split()
+)
+# open(path, flags) has the flags in a1; openat(dirfd, path, flags) in a2.
+_OPEN_FLAG_ARG = {"open": 1, "openat": 2, "open_by_handle_at": 2}
+_WRITE_INTENT = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000  # WRONLY RDWR CREAT TRUNC APPEND
+_OUTBOUND_SENDS = frozenset({"sendto", "sendmsg", "sendmmsg"})
+_INBOUND_RECVS = frozenset({"recvfrom", "recvmsg", "recvmmsg"})
+_PATH_PRIORITY = {b"CREATE": 0, b"DELETE": 1, b"NORMAL": 2, b"UNKNOWN": 3, b"PARENT": 4}
+_ACCOUNT_RECORDS = frozenset(
+    """USER_LOGIN USER_LOGOUT USER_START USER_END USER_ACCT USER_AUTH USER_ERR
+    USER_CHAUTHTOK CRED_ACQ CRED_DISP CRED_REFR USER_ROLE_CHANGE""".split()
+)
+_SUCCESS_WORDS = {b"success": True, b"yes": True, b"1": True, b"failed": False, b"no": False}
+_SUCCESS_WORDS[b"0"] = False
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line the reader could not use, with where it came from and why."""
+
+    file: str
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass
+class LineBlock:
+    """Complete lines of one stream plus where each line came from.
+
+    ``data`` holds the lines joined by ``\\n`` without a final newline;
+    ``line_file[i]`` indexes ``files`` and ``line_no[i]`` is the 1-based line
+    number of line ``i`` in that file.
+    """
+
+    data: bytes
+    line_file: np.ndarray
+    line_no: np.ndarray
+    files: list[str]
+
+    @property
+    def n_lines(self) -> int:
+        return len(self.line_no)
+
+
+@dataclass
+class ChunkResult:
+    """What :func:`parse_block` made of a block."""
+
+    table: pa.Table | None
+    carry: LineBlock | None
+    errors: list[BadLine] = field(default_factory=list)
+    records: int = 0
+    blank_lines: int = 0
+    comment_lines: int = 0
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """Options of one parse that every block needs."""
+
+    host: str | None = None
+    window: float = 2.0
+    users: Mapping[int, str] | None = None
+    provenance: bool = False
+    engine: str = "auto"
+
+
+def _type_name(text: str) -> str:
+    if text.isdigit():
+        return tables.record_type_name(int(text)) or text
+    if text.startswith("UNKNOWN[") and text.endswith("]") and text[8:-1].isdigit():
+        return tables.record_type_name(int(text[8:-1])) or text
+    return text
+
+
+def _name_or_none(raw: bytes) -> str | None:
+    if not raw or raw in (b"unset", b"?", b"(null)") or raw.startswith(b"unknown("):
+        return None
+    return decode_bytes(raw)
+
+
+def _key_value(raw: bytes) -> str | None:
+    value = decode_encoded_bytes(raw)
+    if value is None:
+        return None
+    return decode_bytes(value).replace("\x01", ",")
+
+
+def _tty_value(raw: bytes) -> str | None:
+    text = decode_plain(raw)
+    if text is None:
+        return None
+    if text.startswith("/dev/"):
+        text = text[5:].replace("/", "")
+    return text
+
+
+class _Events:
+    """Column buffers for the events of one block, filled by record type."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.obj: dict[str, np.ndarray] = {}
+        self.ints: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def set_obj(
+        self, name: str, idx: np.ndarray, values: np.ndarray, *, fill: bool = False
+    ) -> None:
+        col = self.obj.get(name)
+        if col is None:
+            col = np.full(self.n, None, dtype=object)
+            self.obj[name] = col
+        if fill:  # only where still empty
+            empty = col[idx] == None  # noqa: E711 (elementwise on an object array)
+            idx, values = idx[empty], values[empty]
+        col[idx] = values
+
+    def set_int(
+        self,
+        name: str,
+        idx: np.ndarray,
+        values: np.ndarray,
+        valid: np.ndarray,
+        *,
+        fill: bool = False,
+    ) -> None:
+        entry = self.ints.get(name)
+        if entry is None:
+            entry = (np.zeros(self.n, np.int64), np.zeros(self.n, bool))
+            self.ints[name] = entry
+        col, mask = entry
+        if fill:
+            empty = ~mask[idx]
+            idx, values, valid = idx[empty], values[empty], valid[empty]
+        col[idx] = values
+        mask[idx] = valid
+
+    def get_obj(self, name: str) -> np.ndarray:
+        col = self.obj.get(name)
+        return col if col is not None else np.full(self.n, None, dtype=object)
+
+    def get_int(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        entry = self.ints.get(name)
+        return entry if entry is not None else (np.zeros(self.n, np.int64), np.zeros(self.n, bool))
+
+
+def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> ChunkResult:
+    """Parse complete lines into canonical events; carry open events onwards.
+
+    Parameters
+    ----------
+    block : LineBlock
+        Lines of one stream, oldest first.
+    final : bool
+        True at the end of the stream: every event is emitted.
+    options : ParseOptions
+        Host name fallback, closing window, uid->name map, engine
+        (:mod:`._auditd_front`; "auto" prefers the compiled scanner).
+
+    Returns
+    -------
+    ChunkResult
+        The events (without ``parent_exe``/``parent_name``, which need the
+        stream's history), the lines to carry, and the lines reported.
+    """
+    if block.n_lines == 0 or (block.n_lines == 1 and not block.data.strip()):
+        return ChunkResult(None, None, blank_lines=block.n_lines)
+    front = make_front(block.data, block.n_lines, engine=options.engine)
+    result = ChunkResult(None, None, blank_lines=front.blank, comment_lines=front.comment)
+    if front.bad:
+        bad_text = front.lines(np.array(front.bad, dtype=np.int64))
+        for i, text in zip(front.bad, bad_text, strict=True):
+            result.errors.append(_bad(block, i, "no audit record header", text))
+    if len(front.line_idx) == 0:
+        return result
+    codes, first_record = front.group()
+    n_events = len(first_record)
+    type_names = [_type_name(t) for t in front.type_names]
+
+    # Event time from its first record (all records of an event share it).
+    secs = front.sec[first_record]
+    bad_time = (secs < 0) | (secs > 253402300799)  # after 9999-12-31
+    event_us = np.where(bad_time, 0, secs) * 1_000_000 + front.frac_us[first_record]
+
+    # Which events are complete? The rest is carried into the next block.
+    closed = np.zeros(n_events, bool)
+    for k, name in enumerate(type_names):
+        if name in _CLOSING_TYPES or tables.is_standalone_record(name):
+            closed[codes[front.type_codes == k]] = True
+    keep = np.ones(n_events, bool)
+    if not final:
+        horizon = event_us[~bad_time].max(initial=0) - int(options.window * 1_000_000)
+        keep = closed | (event_us < horizon)
+    if bad_time.any():
+        reported = bad_time & keep
+        bad_records = np.flatnonzero(reported[codes])
+        texts = front.lines(front.line_idx[bad_records])
+        for j, text in zip(bad_records.tolist(), texts, strict=True):
+            result.errors.append(
+                _bad(block, int(front.line_idx[j]), "timestamp out of range", text)
+            )
+        keep &= ~bad_time
+        carry_events = ~keep & ~reported
+    else:
+        carry_events = ~keep
+    if carry_events.any():
+        carry_lines = front.line_idx[carry_events[codes]]
+        result.carry = LineBlock(
+            data=b"\n".join(front.lines(carry_lines)),
+            line_file=block.line_file[carry_lines],
+            line_no=block.line_no[carry_lines],
+            files=block.files,
+        )
+    if not keep.any():
+        return result
+
+    # Re-index the kept events compactly; rows are records (header lines).
+    new_index = np.cumsum(keep) - 1
+    kept_rows = np.flatnonzero(keep[codes])
+    ev_of_row = np.full(len(codes), -1, np.int64)
+    ev_of_row[kept_rows] = new_index[codes[kept_rows]]
+    first_kept = first_record[keep]
+    event_us = event_us[keep]
+    n = int(keep.sum())
+    result.records = len(kept_rows)
+    events = _Events(n)
+    rows_of: dict[str, np.ndarray] = {}
+    kept_types = front.type_codes[kept_rows]
+    for k, name in enumerate(type_names):
+        sel = kept_rows[kept_types == k]
+        if len(sel):
+            rows_of[name] = np.concatenate([rows_of[name], sel]) if name in rows_of else sel
+
+    # Primary record type: SYSCALL, else the first record's type.
+    type_name_arr = np.array(type_names, dtype=object)
+    primary = type_name_arr[front.type_codes[first_kept]]
+    arch_big_endian = np.zeros(n, bool)
+    syscall_names = np.full(n, None, dtype=object)
+    sys_rows = rows_of.get("SYSCALL")
+    if sys_rows is not None:
+        primary[ev_of_row[sys_rows]] = "SYSCALL"
+        arch_big_endian, syscall_names = _fill_syscall(
+            events, front, sys_rows, ev_of_row[sys_rows]
+        )
+    if "EXECVE" in rows_of:
+        rows = rows_of["EXECVE"]
+        cmd, has = front.cmdlines(rows, ev_of_row[rows], n)
+        events.set_obj("argv_cmdline", np.flatnonzero(has), cmd[has])
+        if "PROCTITLE" in rows_of:  # the complete argv wins over the truncated title
+            title_rows = rows_of["PROCTITLE"]
+            rows_of["PROCTITLE"] = title_rows[~has[ev_of_row[title_rows]]]
+    for name, rows in rows_of.items():
+        ev = ev_of_row[rows]
+        if name in ("SYSCALL", "EXECVE", "PATH", "EOE") or len(rows) == 0:
+            continue
+        if name == "PROCTITLE":
+            events.set_obj(
+                "proctitle", ev, front.strings(rows, name, "proctitle").decode(_proctitle_value)
+            )
+        elif name == "CWD":
+            events.set_obj(s.CWD, ev, front.strings(rows, name, "cwd").decode(decode_encoded))
+        elif name == "SOCKADDR":
+            raw = front.strings(rows, name, "saddr")
+            little = raw.decode(lambda v: _sockaddr_value(v, False))
+            if arch_big_endian[ev].any():
+                big = raw.decode(lambda v: _sockaddr_value(v, True))
+                little = np.where(arch_big_endian[ev], big, little)
+            events.set_obj("sockaddr", ev, little)
+        elif name == "CONTAINER_ID":
+            events.set_obj(
+                s.CONTAINER_ID, ev, front.strings(rows, name, "contid").decode(decode_plain)
+            )
+        else:
+            # Other records: fill process facts only where no SYSCALL gave them.
+            _fill_generic(events, ev, front.bodies(rows), name)
+    event_type, direction = _classify(events, syscall_names, primary)
+    if "PATH" in rows_of:
+        _fill_file_paths(events, front, rows_of["PATH"], ev_of_row, event_type, syscall_names)
+    tskeys = front.tskeys(first_kept)
+    nodes = front.node_codes[first_kept]
+    node_names = np.array([decode_plain(u) for u in front.node_uniques] + [None], dtype=object)
+    result.table = _finish(
+        events,
+        options,
+        event_us,
+        node_names[nodes],
+        tskeys,
+        event_type,
+        direction,
+        syscall_names,
+        primary,
+    )
+    if options.provenance:
+        first_lines = front.line_idx[first_kept]
+        result.table = result.table.append_column(
+            "source_file",
+            pa.array([block.files[int(f)] for f in block.line_file[first_lines]], pa.string()),
+        ).append_column("source_line", pa.array(block.line_no[first_lines], pa.int64()))
+    return result
+
+
+def _bad(block: LineBlock, i: int, reason: str, text: bytes) -> BadLine:
+    return BadLine(
+        file=block.files[int(block.line_file[i])],
+        line=int(block.line_no[i]),
+        reason=reason,
+        text=decode_bytes(text[:300]),
+    )
+
+
+def _proctitle_value(raw: bytes) -> str | None:
+    value = decode_encoded_bytes(raw)
+    if value is None:
+        return None
+    return join_argv(split_proctitle(value))
+
+
+def _sockaddr_value(raw: bytes, big_endian: bool) -> Any:
+    return decode_sockaddr(raw, big_endian) if raw else None
+
+
+def _fill_syscall(
+    events: _Events, front: Front, rows: np.ndarray, ev: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    n = events.n
+    rt = "SYSCALL"
+    arch = front.strings(rows, rt, "arch")
+    infos = [tables.arch_info(a.decode("ascii", "replace")) for a in arch.uniques] + [None]
+    big_by_code = np.array([bool(i and i.big_endian) for i in infos], dtype=bool)
+    big_endian = np.zeros(n, bool)
+    big_endian[ev] = big_by_code[arch.codes]
+    numbers, num_ok = front.integers(rows, rt, "syscall")
+    # syscall name per distinct (arch, number)
+    pair = (arch.codes + 1) * 1_000_000 + np.where(num_ok & (numbers < 999_999), numbers, 999_999)
+    uniq, inverse = np.unique(pair, return_inverse=True)
+    lookup = np.empty(len(uniq), dtype=object)
+    for j, p in enumerate(uniq.tolist()):
+        info = infos[p // 1_000_000 - 1]
+        number = p % 1_000_000
+        if number == 999_999:
+            lookup[j] = None
+        elif info is None:
+            lookup[j] = str(number)
+        else:
+            lookup[j] = tables.syscall_name(info, number) or str(number)
+    names = lookup[inverse]
+    # socketcall(2) multiplexes the socket calls: the real one is in a0.
+    is_socketcall = names == "socketcall"
+    if is_socketcall.any():
+        a0, a0_ok = front.integers(rows, rt, "a0", base=16)
+        kind = np.array(
+            [_SOCKETCALL.get(int(v)) if ok else None for v, ok in zip(a0, a0_ok, strict=True)],
+            dtype=object,
+        )
+        kind[~is_socketcall] = None
+        events.set_obj("socketcall_type", ev, kind)
+    syscall_names = np.full(n, None, dtype=object)
+    syscall_names[ev] = names
+    events.set_obj(s.SYSCALL, ev, names)
+    events.set_obj("success_raw", ev, front.strings(rows, rt, "success").decode(bytes))
+    events.set_int(s.EXIT_CODE, ev, *front.integers(rows, rt, "exit"))
+    for col, field_name in ((s.PARENT_PID, "ppid"), (s.PROCESS_PID, "pid"), (s.USER_UID, "uid")):
+        events.set_int(col, ev, *front.integers(rows, rt, field_name))
+    for col, field_name in ((s.LOGIN_UID, "auid"), (s.SESSION_ID, "ses")):
+        values, valid = front.integers(rows, rt, field_name)
+        events.set_int(col, ev, values, valid & (values != UNSET_ID) & (values != -1))
+    events.set_obj(s.TTY, ev, front.strings(rows, rt, "tty").decode(_tty_value))
+    events.set_obj(s.PROCESS_NAME, ev, front.strings(rows, rt, "comm").decode(decode_encoded))
+    events.set_obj(s.PROCESS_EXE, ev, front.strings(rows, rt, "exe").decode(decode_encoded))
+    events.set_obj(s.AUDIT_KEY, ev, front.strings(rows, rt, "key").decode(_key_value))
+    events.set_obj(s.USER_NAME, ev, front.strings(rows, rt, "UID").decode(_enriched_name))
+    events.set_obj(s.LOGIN_NAME, ev, front.strings(rows, rt, "AUID").decode(_enriched_name))
+    for arg in ("a1", "a2"):
+        values, valid = front.integers(rows, rt, arg, base=16)
+        events.set_int(arg, ev, values, valid)
+    return big_endian, syscall_names
+
+
+def _enriched_name(raw: bytes) -> str | None:
+    if raw[:1] == b'"' and raw[-1:] == b'"':
+        raw = raw[1:-1]
+    return _name_or_none(raw)
+
+
+def _fill_generic(events: _Events, ev: np.ndarray, bodies: list[bytes], record_type: str) -> None:
+    """Process facts from a record that is not a SYSCALL (user-space, AVC, ...)."""
+    m = len(bodies)
+    ints = {
+        name: (np.zeros(m, np.int64), np.zeros(m, bool))
+        for name in (s.PROCESS_PID, s.USER_UID, s.LOGIN_UID, s.SESSION_ID)
+    }
+    obj = {
+        name: np.full(m, None, dtype=object)
+        for name in (
+            s.PROCESS_EXE,
+            s.PROCESS_NAME,
+            s.TTY,
+            s.USER_NAME,
+            s.LOGIN_NAME,
+            s.SRC_IP,
+            "success_raw",
+            "user_cmd",
+            s.CWD,
+        )
+    }
+    account = record_type in _ACCOUNT_RECORDS
+    int_fields = (
+        (b"pid", s.PROCESS_PID),
+        (b"uid", s.USER_UID),
+        (b"auid", s.LOGIN_UID),
+        (b"ses", s.SESSION_ID),
+    )
+    for j, body in enumerate(bodies):
+        f = parse_fields(body)
+        for raw_name, col in int_fields:
+            value = f.get(raw_name)
+            if value is not None and value.lstrip(b"-").isdigit() and len(value) < 19:
+                ints[col][0][j] = int(value)
+                ints[col][1][j] = True
+        user_name = _enriched_name(f.get(b"UID", b""))
+        if account:
+            # Account records describe the account acted on, not the acting daemon.
+            ident = f.get(b"id")
+            if ident is not None and ident.isdigit() and len(ident) < 19:
+                ints[s.USER_UID][0][j] = int(ident)
+                ints[s.USER_UID][1][j] = True
+                user_name = _enriched_name(f.get(b"ID", b""))
+            acct = f.get(b"acct")
+            if acct is not None:
+                user_name = decode_encoded(acct) or user_name
+        obj[s.USER_NAME][j] = user_name
+        obj[s.LOGIN_NAME][j] = _enriched_name(f.get(b"AUID", b""))
+        if b"exe" in f:
+            obj[s.PROCESS_EXE][j] = decode_encoded(f[b"exe"])
+        if b"comm" in f:
+            obj[s.PROCESS_NAME][j] = decode_encoded(f[b"comm"])
+        terminal = f.get(b"terminal", f.get(b"tty"))
+        if terminal is not None:
+            obj[s.TTY][j] = _tty_value(terminal)
+        addr = f.get(b"addr")
+        if addr is not None:
+            obj[s.SRC_IP][j] = decode_plain(addr)
+        res = f.get(b"res", f.get(b"success"))
+        if res is not None:
+            obj["success_raw"][j] = res.strip(b"'\"")
+        if b"cmd" in f:
+            obj["user_cmd"][j] = decode_encoded(f[b"cmd"])
+        if b"cwd" in f:
+            obj[s.CWD][j] = decode_encoded(f[b"cwd"])
+    for col, (values, valid) in ints.items():
+        if col in (s.LOGIN_UID, s.SESSION_ID):
+            valid = valid & (values != UNSET_ID) & (values != -1)
+        events.set_int(col, ev, values, valid, fill=True)
+    for col, values in obj.items():
+        events.set_obj(col, ev, values, fill=True)
+
+
+def _classify(
+    events: _Events, syscall_names: np.ndarray, primary: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """event_type and net_direction from the syscall (and open flags, login records)."""
+    n = events.n
+    event_type = np.full(n, "other", dtype=object)
+    direction = np.full(n, None, dtype=object)
+    present = syscall_names != None  # noqa: E711 (elementwise on an object array)
+    for name in pd.unique(syscall_names[present]):
+        where = syscall_names == name
+        kind = _SYSCALL_EVENT_TYPES.get(name)
+        if kind is not None:
+            event_type[where] = kind
+        elif name in _FILE_WRITE_SYSCALLS:
+            event_type[where] = "file_write"
+        elif name in _OPEN_FLAG_ARG:
+            flags, valid = events.get_int("a1" if _OPEN_FLAG_ARG[name] == 1 else "a2")
+            writes = where & valid & ((flags & _WRITE_INTENT) != 0)
+            event_type[writes] = "file_write"
+        elif name in _OUTBOUND_SENDS:
+            direction[where] = "outbound"
+        elif name in _INBOUND_RECVS:
+            direction[where] = "inbound"
+    socketcall = events.obj.get("socketcall_type")
+    if socketcall is not None:
+        has = socketcall != None  # noqa: E711
+        event_type[has] = socketcall[has]
+    event_type[primary == "USER_LOGIN"] = "login"
+    direction[event_type == "net_connect"] = "outbound"
+    direction[event_type == "net_accept"] = "inbound"
+    direction[event_type == "net_listen"] = "listen"
+    return event_type, direction
+
+
+def _fill_file_paths(
+    events: _Events,
+    front: Front,
+    path_rows: np.ndarray,
+    ev_of_row: np.ndarray,
+    event_type: np.ndarray,
+    syscall_names: np.ndarray,
+) -> None:
+    """file_path for file events: the created, deleted or written PATH item."""
+    is_open_like = np.isin(syscall_names, ("open", "openat", "openat2", "open_by_handle_at"))
+    wanted = (event_type == "file_write") | is_open_like
+    rows = path_rows[wanted[ev_of_row[path_rows]]]
+    if len(rows) == 0:
+        return
+    ev = ev_of_row[rows]
+    nametype = front.strings(rows, "PATH", "nametype")
+    rank_of = np.array([_PATH_PRIORITY.get(u, 3) for u in nametype.uniques] + [3], np.int64)
+    rank = rank_of[nametype.codes]
+    item, item_ok = front.integers(rows, "PATH", "item")
+    item = np.where(item_ok, np.minimum(item, 1 << 20), 0)
+    # best item per event: lowest (rank, item)
+    order = np.lexsort((item, rank, ev))
+    ev_sorted = ev[order]
+    first = np.ones(len(order), bool)
+    first[1:] = ev_sorted[1:] != ev_sorted[:-1]
+    best_rows = order[first]
+    best_ev = ev[best_rows]
+    names = front.strings(rows[best_rows], "PATH", "name").decode(decode_encoded)
+    creates = np.array([u == b"CREATE" for u in nametype.uniques] + [False], dtype=bool)[
+        nametype.codes[best_rows]
+    ]
+    cwd = events.get_obj(s.CWD)
+    for j in np.flatnonzero(names != None).tolist():  # noqa: E711
+        path = names[j]
+        if not path.startswith("/"):
+            base = cwd[best_ev[j]]
+            if base:
+                names[j] = posixpath.normpath(posixpath.join(base, path))
+    # An open that created a file is a write whatever its flags said.
+    event_type[best_ev[creates]] = "file_write"
+    keep = event_type[best_ev] == "file_write"
+    events.set_obj(s.FILE_PATH, best_ev[keep], names[keep])
+
+
+def _finish(
+    events: _Events,
+    options: ParseOptions,
+    event_us: np.ndarray,
+    nodes: np.ndarray,
+    tskeys: list[bytes],
+    event_type: np.ndarray,
+    direction: np.ndarray,
+    syscall_names: np.ndarray,
+    primary: np.ndarray,
+) -> pa.Table:
+    n = events.n
+    nodes = nodes.copy()
+    if options.host is not None:
+        nodes[nodes == None] = options.host  # noqa: E711
+    host_prefix = pa.array(np.where(nodes == None, "", nodes), pa.string())  # noqa: E711
+    event_id = pc.binary_join_element_wise(
+        host_prefix, pa.array(tskeys, pa.binary()).cast(pa.string()), ":"
+    )
+
+    # Command line: EXECVE argv for process starts, else PROCTITLE, USER_CMD, comm.
+    cmdline = np.full(n, None, dtype=object)
+    source = np.full(n, None, dtype=object)
+    for key, label in (
+        ("argv_cmdline", "execve"),
+        ("proctitle", "proctitle"),
+        ("user_cmd", "execve"),
+    ):
+        values = events.obj.get(key)
+        if values is not None:
+            has = (cmdline == None) & (values != None)  # noqa: E711
+            cmdline[has] = values[has]
+            source[has] = label
+    comm = events.get_obj(s.PROCESS_NAME)
+    has = (cmdline == None) & (comm != None)  # noqa: E711
+    cmdline[has] = comm[has]
+    source[has] = "comm"
+
+    # Socket addresses by direction.
+    src_ip = events.get_obj(s.SRC_IP)
+    src_port = (np.zeros(n, np.int64), np.zeros(n, bool))
+    dst_ip = np.full(n, None, dtype=object)
+    dst_port = (np.zeros(n, np.int64), np.zeros(n, bool))
+    family = np.full(n, None, dtype=object)
+    addrs = events.obj.get("sockaddr")
+    if addrs is not None:
+        for e in np.flatnonzero(addrs != None).tolist():  # noqa: E711
+            a = addrs[e]
+            family[e] = a.family
+            if direction[e] == "inbound":
+                src_ip[e] = a.address
+                if a.port is not None:
+                    src_port[0][e], src_port[1][e] = a.port, True
+            else:
+                dst_ip[e] = a.address
+                if a.port is not None:
+                    dst_port[0][e], dst_port[1][e] = a.port, True
+    success_raw = events.get_obj("success_raw")
+    success = np.zeros(n, bool)
+    success_ok = np.zeros(n, bool)
+    for word, value in _SUCCESS_WORDS.items():
+        hit = success_raw == word
+        success[hit] = value
+        success_ok[hit] = True
+
+    user_name = events.get_obj(s.USER_NAME)
+    login_name = events.get_obj(s.LOGIN_NAME)
+    uid, uid_ok = events.get_int(s.USER_UID)
+    auid, auid_ok = events.get_int(s.LOGIN_UID)
+    if options.users:
+        _names_from_map(user_name, uid, uid_ok, options.users)
+        _names_from_map(login_name, auid, auid_ok, options.users)
+
+    def ints(values: np.ndarray, valid: np.ndarray, typ: pa.DataType) -> pa.Array:
+        if typ == pa.int32():
+            valid = valid & (values >= -(2**31)) & (values < 2**31)
+            values = np.where(valid, values, 0)
+        return pa.array(values, typ, mask=~valid)
+
+    def strings(values: np.ndarray) -> pa.Array:
+        return pa.array(values, pa.string())
+
+    dict_type = s.CANONICAL_SCHEMA.field(s.EVENT_TYPE).type
+
+    def dictionary(values: np.ndarray) -> pa.Array:
+        return pa.array(values, pa.string()).dictionary_encode().cast(dict_type)
+
+    columns: dict[str, pa.Array] = {
+        s.TIME: pa.array(event_us, pa.timestamp("us", tz="UTC")),
+        s.HOST_NAME: strings(nodes),
+        s.HOST_GROUP: strings(nodes),
+        s.EVENT_TYPE: dictionary(event_type),
+        s.RECORD_TYPE: dictionary(primary),
+        s.SYSCALL: strings(syscall_names),
+        s.SUCCESS: pa.array(success, pa.bool_(), mask=~success_ok),
+        s.EXIT_CODE: ints(*events.get_int(s.EXIT_CODE), pa.int64()),
+        s.PROCESS_PID: ints(*events.get_int(s.PROCESS_PID), pa.int64()),
+        s.PARENT_PID: ints(*events.get_int(s.PARENT_PID), pa.int64()),
+        s.PROCESS_NAME: strings(comm),
+        s.PROCESS_EXE: strings(events.get_obj(s.PROCESS_EXE)),
+        s.PROCESS_CMDLINE: strings(cmdline),
+        s.CMDLINE_SOURCE: dictionary(source),
+        s.PARENT_EXE: pa.nulls(n, pa.string()),
+        s.PARENT_NAME: pa.nulls(n, pa.string()),
+        s.USER_NAME: strings(user_name),
+        s.USER_UID: ints(uid, uid_ok, pa.int64()),
+        s.LOGIN_UID: ints(auid, auid_ok, pa.int64()),
+        s.LOGIN_NAME: strings(login_name),
+        s.SESSION_ID: ints(*events.get_int(s.SESSION_ID), pa.int64()),
+        s.TTY: strings(events.get_obj(s.TTY)),
+        s.CWD: strings(events.get_obj(s.CWD)),
+        s.FILE_PATH: strings(events.get_obj(s.FILE_PATH)),
+        s.SRC_IP: strings(src_ip),
+        s.SRC_PORT: ints(*src_port, pa.int32()),
+        s.DST_IP: strings(dst_ip),
+        s.DST_PORT: ints(*dst_port, pa.int32()),
+        s.NET_FAMILY: dictionary(family),
+        s.NET_DIRECTION: dictionary(direction),
+        s.CONTAINER_ID: strings(events.get_obj(s.CONTAINER_ID)),
+        s.AUDIT_KEY: strings(events.get_obj(s.AUDIT_KEY)),
+        s.EVENT_ID: event_id,
+        s.SOURCE_FORMAT: pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n, np.int32)), pa.array(["auditd"])
+        ),
+    }
+    return pa.table(columns, schema=s.CANONICAL_SCHEMA)
+
+
+def _names_from_map(
+    names: np.ndarray, ids: np.ndarray, valid: np.ndarray, users: Mapping[int, str]
+) -> None:
+    missing = np.flatnonzero((names == None) & valid)  # noqa: E711
+    if len(missing) == 0:
+        return
+    uniq, inverse = np.unique(ids[missing], return_inverse=True)
+    mapped = np.array([users.get(int(u)) for u in uniq], dtype=object)
+    names[missing] = mapped[inverse]

@@ -1,0 +1,480 @@
+"""The front half of block parsing: headers, grouping, raw field values.
+
+Two interchangeable implementations produce the same :class:`Front`:
+
+- :class:`ScanFront` runs the compiled byte scanner (:mod:`._auditd_scan`,
+  needs numba): one pass over the bytes, offsets instead of Python objects.
+- :class:`RegexFront` is pure Python: one regular expression per record type
+  over all bodies of that type.
+
+The rest of the parse (:mod:`._auditd_chunk`) works on what a front returns:
+per-record arrays and *coded* string columns (codes into a list of distinct raw
+values), so values are decoded once per distinct value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from behavemodel.io._auditd_fields import (
+    SYSCALL_FIELDS,
+    extract_single,
+    extract_syscall,
+)
+from behavemodel.io._auditd_values import decode_bytes, decode_encoded_bytes, join_argv
+
+__all__ = ["Coded", "Front", "RegexFront", "make_front", "scanner_available"]
+
+try:  # the compiled scanner is optional: pip install 'behavemodel[fast]'
+    from behavemodel.io import _auditd_scan as _scan
+except ImportError:  # pragma: no cover - exercised where numba is absent
+    _scan = None  # type: ignore[assignment]
+
+
+def scanner_available() -> bool:
+    """Whether the compiled scanner (numba) can be used."""
+    return _scan is not None
+
+
+@dataclass
+class Coded:
+    """A string column as codes into distinct raw values (-1: absent)."""
+
+    codes: np.ndarray
+    uniques: list[bytes]
+
+    def decode(self, decoder: Any) -> np.ndarray:
+        """Object array of ``decoder(value)`` per row (None where absent)."""
+        table = np.empty(len(self.uniques) + 1, dtype=object)
+        table[:-1] = [decoder(u) for u in self.uniques]
+        table[-1] = None
+        return table[self.codes]
+
+
+def _coded_from_list(values: list[bytes]) -> Coded:
+    if not values:
+        return Coded(np.zeros(0, np.int64), [])
+    codes, uniques = pd.factorize(np.array(values, dtype=object))
+    uniq = list(uniques)
+    empty = [i for i, u in enumerate(uniq) if u == b""]
+    codes = codes.astype(np.int64)
+    if empty:
+        codes[codes == empty[0]] = -1
+    return Coded(codes, uniq)
+
+
+def _parse_uniques(coded: Coded, base: int) -> tuple[np.ndarray, np.ndarray]:
+    values = np.zeros(len(coded.uniques) + 1, np.int64)
+    valid = np.zeros(len(coded.uniques) + 1, bool)
+    for i, u in enumerate(coded.uniques):
+        try:
+            values[i] = int(u, base)
+            valid[i] = -(2**63) <= values[i] < 2**63
+        except (ValueError, OverflowError):
+            pass
+    return values[coded.codes], valid[coded.codes]
+
+
+class Front:
+    """Headers and field access for the lines of one block.
+
+    Attributes (per record, i.e. per line that has a header)
+    ---------------------------------------------------------
+    line_idx : line index in the block
+    type_codes, type_names : record type per record
+    node_codes, node_uniques : node name per record (-1: none)
+    sec, frac_us, serial : timestamp and serial per record
+    bad, blank, comment : block lines without a header
+    """
+
+    line_idx: np.ndarray
+    type_codes: np.ndarray
+    type_names: list[str]
+    node_codes: np.ndarray
+    node_uniques: list[bytes]
+    sec: np.ndarray
+    frac_us: np.ndarray
+    serial: np.ndarray
+    bad: list[int]
+    blank: int
+    comment: int
+
+    def group(self) -> tuple[np.ndarray, np.ndarray]:
+        """(event code per record, first record of each event), first-seen order."""
+        raise NotImplementedError
+
+    def tskeys(self, rows: np.ndarray) -> list[bytes]:
+        """The ``SEC.FRAC:SERIAL`` header text of the given records."""
+        raise NotImplementedError
+
+    def strings(self, rows: np.ndarray, record_type: str, field: str) -> Coded:
+        """Raw values of one field for the given records of one type."""
+        raise NotImplementedError
+
+    def integers(
+        self, rows: np.ndarray, record_type: str, field: str, base: int = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One integer field: (values, valid)."""
+        return _parse_uniques(self.strings(rows, record_type, field), base)
+
+    def bodies(self, rows: np.ndarray) -> list[bytes]:
+        """Record bodies (after the header), for the general tokenizer."""
+        raise NotImplementedError
+
+    def lines(self, block_lines: np.ndarray) -> list[bytes]:
+        """Raw text of block lines."""
+        raise NotImplementedError
+
+    def cmdlines(
+        self, rows: np.ndarray, events: np.ndarray, n_events: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """EXECVE command lines: (object array per event, has-EXECVE mask)."""
+        raise NotImplementedError
+
+
+# --- pure Python ----------------------------------------------------------------------
+
+_HEADER = re.compile(
+    rb"^(?:node=([^ \n]*) )?type=([^ \n]+) msg=audit\((\d+)\.(\d+):(\d+)\):[ ]?([^\n]*)"
+    rb"|^([^\n]*)",
+    re.M,
+)
+_HEADER_LOOSE = re.compile(
+    rb"(?:node=(\S+) )?type=(\S+) (?:msg=)?audit\((\d+)\.(\d+):(\d+)\):?[ ]?(.*?)\r?$"
+)
+
+
+def _frac_micros(frac: bytes) -> int:
+    return int((frac + b"000000")[:6])
+
+
+class RegexFront(Front):
+    """Pure-Python front: regular expressions over whole blocks."""
+
+    def __init__(self, data: bytes, n_lines: int) -> None:
+        rows = _HEADER.findall(data)
+        if len(rows) != n_lines:  # defensive: keep lines and matches aligned
+            rows = [_HEADER.match(line).groups(b"") for line in data.split(b"\n")]  # type: ignore[union-attr]
+        self._data = data
+        self.bad, self.blank, self.comment = [], 0, 0
+        node, rtype, sec, frac, serial, body, rest = (list(c) for c in zip(*rows, strict=True))
+        ok = np.fromiter(map(bool, rtype), dtype=bool, count=len(rows))
+        for i in np.flatnonzero(~ok).tolist():
+            line = rest[i].rstrip(b"\r")
+            stripped = line.strip()
+            if not stripped:
+                self.blank += 1
+            elif stripped[:1] == b"#":
+                self.comment += 1
+            else:
+                m = _HEADER_LOOSE.search(line)
+                if m is None:
+                    self.bad.append(i)
+                    continue
+                node[i], rtype[i], sec[i], frac[i], serial[i], body[i] = m.groups(b"")
+                ok[i] = True
+        self.line_idx = np.flatnonzero(ok)
+        take = self.line_idx.tolist()
+        self._body = [body[i] for i in take]
+        if any(b.endswith(b"\r") for b in self._body):
+            self._body = [b.rstrip(b"\r") for b in self._body]
+        nodes = _coded_from_list([node[i] for i in take])
+        self.node_codes, self.node_uniques = nodes.codes, nodes.uniques
+        types = _coded_from_list([rtype[i] for i in take])
+        self.type_codes = types.codes
+        self.type_names = [t.decode("ascii", "replace") for t in types.uniques]
+        self._sec = [sec[i] for i in take]
+        self._frac = [frac[i] for i in take]
+        self._serial = [serial[i] for i in take]
+        self.sec = _to_int(self._sec)
+        self.frac_us = np.array([_frac_micros(f) for f in self._frac], dtype=np.int64)
+        self.serial = _to_int(self._serial)
+        self._cache: dict[tuple[str, int], dict[str, Coded]] = {}
+
+    def group(self) -> tuple[np.ndarray, np.ndarray]:
+        keys = np.empty(len(self._sec), dtype=object)
+        keys[:] = list(
+            zip(self.node_codes.tolist(), self._sec, self._frac, self._serial, strict=True)
+        )
+        codes, _ = pd.factorize(keys)
+        _, first = np.unique(codes, return_index=True)
+        return codes.astype(np.int64), first
+
+    def tskeys(self, rows: np.ndarray) -> list[bytes]:
+        return [
+            self._sec[i] + b"." + self._frac[i] + b":" + self._serial[i] for i in rows.tolist()
+        ]
+
+    def strings(self, rows: np.ndarray, record_type: str, field: str) -> Coded:
+        if record_type == "SYSCALL" and field in SYSCALL_FIELDS:
+            key = (record_type, id(rows))
+            cached = self._cache.get(key)
+            if cached is None:
+                extracted = extract_syscall(self.bodies(rows))
+                columns = (
+                    list(zip(*extracted, strict=True))
+                    if extracted
+                    else [() for _ in SYSCALL_FIELDS]
+                )
+                cached = {
+                    name: _coded_from_list(list(col))
+                    for name, col in zip(SYSCALL_FIELDS, columns, strict=True)
+                }
+                self._cache[key] = cached
+            return cached[field]
+        return _coded_from_list(extract_single(self.bodies(rows), field.encode()))
+
+    def bodies(self, rows: np.ndarray) -> list[bytes]:
+        body = self._body
+        return [body[i] for i in rows.tolist()]
+
+    def lines(self, block_lines: np.ndarray) -> list[bytes]:
+        lines = self._data.split(b"\n")
+        return [lines[i] for i in block_lines.tolist()]
+
+    def cmdlines(
+        self, rows: np.ndarray, events: np.ndarray, n_events: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        out = np.full(n_events, None, dtype=object)
+        has = np.zeros(n_events, bool)
+        for e, argv in execve_argv(events.tolist(), self.bodies(rows)).items():
+            out[e] = join_argv(argv)
+            has[e] = True
+        return out, has
+
+
+def _to_int(values: list[bytes]) -> np.ndarray:
+    if not values:
+        return np.zeros(0, np.int64)
+    try:
+        return np.array(values, dtype="S").astype(np.int64)
+    except (ValueError, OverflowError):
+        return np.array([int(v) if len(v) < 19 else -1 for v in values], dtype=np.int64)
+
+
+def execve_argv(events: list[int], bodies: list[bytes]) -> dict[int, list[str]]:
+    """argv per event from EXECVE records (split arguments, several records).
+
+    Arguments are taken in index order; indices missing from the log are
+    skipped, never invented (a forged ``argc`` cannot inflate the result).
+
+    Examples
+    --------
+    >>> execve_argv([0, 0], [b'argc=3 a0="sh" a1="-c"', b'a2_len=4 a2[0]="ec" a2[1]=686F'])
+    {0: ['sh', '-c', 'echo']}
+    """
+    parts: dict[int, dict[tuple[int, int], bytes]] = {}
+    for e, body in zip(events, bodies, strict=True):
+        args = parts.setdefault(e, {})
+        for token in body.split(b" "):
+            name, sep, value = token.partition(b"=")
+            if not sep or name[:1] != b"a":
+                continue
+            rest = name[1:]
+            if rest.isdigit() and len(rest) <= 9:
+                args.setdefault((int(rest), -1), decode_encoded_bytes(value) or b"")
+            elif rest.endswith(b"]") and b"[" in rest:
+                index, _, piece = rest[:-1].partition(b"[")
+                if index.isdigit() and piece.isdigit() and len(index) <= 9 and len(piece) <= 9:
+                    key = (int(index), int(piece))
+                    args.setdefault(key, decode_encoded_bytes(value) or b"")
+    out: dict[int, list[str]] = {}
+    for e, args in parts.items():
+        argv: dict[int, bytes] = {}
+        for (index, _piece), chunk in sorted(args.items()):
+            argv[index] = argv.get(index, b"") + chunk
+        out[e] = [decode_bytes(argv[i]) for i in sorted(argv)]
+    return out
+
+
+# --- compiled scanner -----------------------------------------------------------------
+
+
+def _binary_array(offsets: np.ndarray, data: np.ndarray, present: np.ndarray) -> pa.Array:
+    n = len(offsets) - 1
+    validity = pa.array(present, pa.bool_()).buffers()[1] if not present.all() else None
+    return pa.Array.from_buffers(
+        pa.binary(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+def _coded_from_arrow(arr: pa.Array) -> Coded:
+    encoded = pc.dictionary_encode(arr)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = (
+        np.where(pd.isna(codes), -1, codes).astype(np.int64)
+        if encoded.null_count
+        else (codes.astype(np.int64))
+    )
+    return Coded(codes, encoded.dictionary.to_pylist())
+
+
+class ScanFront(Front):
+    """Front over the compiled byte scanner."""
+
+    def __init__(self, data: bytes, n_lines: int) -> None:
+        assert _scan is not None
+        scanned = self._scan(data)
+        ok = scanned[2].astype(bool)
+        self.bad, self.blank, self.comment = [], 0, 0
+        rewritten: dict[int, bytes] = {}
+        if not ok.all():
+            line_s, line_e = scanned[0], scanned[1]
+            for i in np.flatnonzero(~ok).tolist():
+                line = data[line_s[i] : line_e[i]]
+                stripped = line.strip()
+                if not stripped:
+                    self.blank += 1
+                elif stripped[:1] == b"#":
+                    self.comment += 1
+                else:
+                    m = _HEADER_LOOSE.search(line)
+                    if m is None:
+                        self.bad.append(i)
+                    else:  # a prefix (syslog, dmesg) or odd spacing: rewrite canonically
+                        node, rtype, sec, frac, serial, body = m.groups(b"")
+                        head = b"node=" + node + b" " if node else b""
+                        rewritten[i] = (
+                            head
+                            + b"type="
+                            + rtype
+                            + b" msg=audit("
+                            + sec
+                            + b"."
+                            + frac
+                            + b":"
+                            + serial
+                            + b"): "
+                            + body
+                        )
+        if rewritten:
+            lines = data.split(b"\n")
+            for i, text in rewritten.items():
+                lines[i] = text
+            data = b"\n".join(lines)
+            scanned = self._scan(data)
+            ok = scanned[2].astype(bool)
+        (line_s, line_e, _ok, node_s, node_e, type_s, type_e, ts_s, ts_e, sec, frac, serial,
+         fs, fe, body_s, execve) = scanned  # fmt: skip
+        a_line, a_index, a_piece, a_s, a_e = _scan.scan_execve_args(
+            self._buf, np.flatnonzero(execve & ok), body_s, line_e
+        )
+        self._data = data
+        self._line_s, self._line_e = line_s, line_e
+        self.line_idx = li = np.flatnonzero(ok)
+        self._fs, self._fe = fs[li], fe[li]
+        self._ts_s, self._ts_e = ts_s[li], ts_e[li]
+        self.sec, self.frac_us, self.serial = sec[li], frac[li], serial[li]
+        nodes = self._gather_coded(node_s[li], node_e[li])
+        self.node_codes, self.node_uniques = nodes.codes, nodes.uniques
+        types = self._gather_coded(type_s[li], type_e[li])
+        self.type_codes = types.codes
+        self.type_names = [t.decode("ascii", "replace") for t in types.uniques]
+        # EXECVE argument tokens, by record (position among the header lines)
+        pos_of_line = np.full(len(line_s), -1, np.int64)
+        pos_of_line[li] = np.arange(len(li))
+        self._arg_rec = pos_of_line[a_line]
+        self._arg_index, self._arg_piece, self._arg_s, self._arg_e = a_index, a_piece, a_s, a_e
+
+    def _scan(self, data: bytes) -> tuple[np.ndarray, ...]:
+        assert _scan is not None
+        self._buf = np.frombuffer(data, np.uint8)
+        return _scan.scan(  # type: ignore[no-any-return]
+            self._buf, _scan.FIELD_TABLE, _scan.FIELD_NAME_BYTES, _scan.FIELD_NAME_OFFSETS,
+            _scan.LIT_NODE, _scan.LIT_TYPE, _scan.LIT_MSG, _scan.LIT_EXECVE,
+        )  # fmt: skip
+
+    def _gather_coded(self, starts: np.ndarray, ends: np.ndarray) -> Coded:
+        assert _scan is not None
+        offsets, data, present = _scan.gather(self._buf, starts, ends)
+        return _coded_from_arrow(_binary_array(offsets, data, present))
+
+    def group(self) -> tuple[np.ndarray, np.ndarray]:
+        assert _scan is not None
+        return _scan.group_events(self.node_codes, self.sec, self.frac_us, self.serial)
+
+    def tskeys(self, rows: np.ndarray) -> list[bytes]:
+        assert _scan is not None
+        offsets, data, present = _scan.gather(self._buf, self._ts_s[rows], self._ts_e[rows])
+        return _binary_array(offsets, data, present).to_pylist()
+
+    def _field(self, field: str) -> int:
+        assert _scan is not None
+        return _scan.FIELD_INDEX[field]
+
+    def strings(self, rows: np.ndarray, record_type: str, field: str) -> Coded:
+        f = self._field(field)
+        return self._gather_coded(self._fs[rows, f], self._fe[rows, f])
+
+    def integers(
+        self, rows: np.ndarray, record_type: str, field: str, base: int = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        assert _scan is not None
+        f = self._field(field)
+        parse = _scan.parse_decimal if base == 10 else _scan.parse_hex
+        return parse(self._buf, self._fs[rows, f], self._fe[rows, f])
+
+    def bodies(self, rows: np.ndarray) -> list[bytes]:
+        data = self._data
+        out = []
+        for k in rows.tolist():
+            line = int(self.line_idx[k])
+            start, end = int(self._ts_e[k]) + 1, int(self._line_e[line])
+            body = data[start:end]
+            if body[:1] == b":":
+                body = body[1:]
+            if body[:1] == b" ":
+                body = body[1:]
+            out.append(body)
+        return out
+
+    def lines(self, block_lines: np.ndarray) -> list[bytes]:
+        data = self._data
+        return [data[int(self._line_s[i]) : int(self._line_e[i])] for i in block_lines.tolist()]
+
+    def cmdlines(
+        self, rows: np.ndarray, events: np.ndarray, n_events: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        assert _scan is not None
+        event_of_record = np.full(len(self.line_idx), -1, np.int64)
+        event_of_record[rows] = events
+        ev = event_of_record[self._arg_rec] if len(self._arg_rec) else np.zeros(0, np.int64)
+        keep = ev >= 0
+        ev = ev[keep]
+        index, piece = self._arg_index[keep], self._arg_piece[keep]
+        starts, ends = self._arg_s[keep], self._arg_e[keep]
+        order = np.lexsort((piece, index, ev))
+        offsets, data, has = _scan.build_cmdlines(
+            self._buf,
+            ev[order],
+            index[order],
+            starts[order],
+            ends[order],
+            n_events,
+            _scan.SAFE_BYTES,
+        )
+        arr = _binary_array(offsets, data, has)
+        try:
+            text = arr.cast(pa.string())
+            out = text.to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:  # not UTF-8: keep the bytes as \\xNN escapes
+            out = np.array(
+                [None if b is None else decode_bytes(b) for b in arr.to_pylist()], dtype=object
+            )
+        return out, has
+
+
+def make_front(data: bytes, n_lines: int, *, engine: str = "auto") -> Front:
+    """The scanner front when numba is there (or asked for), else the regex front."""
+    if engine == "regex" or (engine == "auto" and _scan is None):
+        return RegexFront(data, n_lines)
+    if _scan is None:
+        raise ImportError("The 'scan' parse engine needs numba: pip install 'behavemodel[fast]'.")
+    return ScanFront(data, n_lines)

@@ -1,0 +1,598 @@
+"""Compiled byte scanner for audit logs (used when numba is installed).
+
+One pass over a block of log bytes finds, for every line, the record header
+(node, type, timestamp, serial) and the byte offsets of the fields the canonical
+table needs; later kernels parse integers, gather strings into Arrow arrays,
+group records into events and build EXECVE command lines. Nothing becomes a
+Python object per field; Python only sees distinct values.
+
+The kernels treat the input as untrusted: every index is checked against the
+line end before it is read, and malformed input only makes a line fail its
+header check (it is then handled, and reported if need be, by the caller).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "FIELD_NAMES",
+    "build_cmdlines",
+    "gather",
+    "group_events",
+    "parse_decimal",
+    "parse_hex",
+    "scan",
+    "scan_execve_args",
+]
+
+#: Fields whose value offsets the scanner records, in column order.
+FIELD_NAMES = (
+    "arch",
+    "syscall",
+    "success",
+    "exit",
+    "a0",
+    "a1",
+    "a2",
+    "ppid",
+    "pid",
+    "auid",
+    "uid",
+    "tty",
+    "ses",
+    "comm",
+    "exe",
+    "key",
+    "AUID",
+    "UID",
+    "proctitle",
+    "cwd",
+    "saddr",
+    "item",
+    "name",
+    "nametype",
+    "contid",
+    "argc",
+)
+FIELD_INDEX = {name: i for i, name in enumerate(FIELD_NAMES)}
+
+
+def _field_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lookup table by (length, first byte, last byte) -> field, checked unique."""
+    encoded = [n.encode() for n in FIELD_NAMES]
+    table = np.full(16 * 128 * 128, -1, np.int32)
+    for i, n in enumerate(encoded):
+        key = (len(n) & 15) * 16384 + (n[0] & 127) * 128 + (n[-1] & 127)
+        if len(n) >= 16 or table[key] != -1:  # pragma: no cover - guarded by tests
+            raise RuntimeError(f"field table clash for {n!r}")
+        table[key] = i
+    offsets = np.zeros(len(FIELD_NAMES) + 1, np.int32)
+    for i, n in enumerate(encoded):
+        offsets[i + 1] = offsets[i] + len(n)
+    return table, np.frombuffer(b"".join(encoded), np.uint8).copy(), offsets
+
+
+FIELD_TABLE, FIELD_NAME_BYTES, FIELD_NAME_OFFSETS = _field_tables()
+
+_SPACE, _GS, _EQ, _DQ, _SQ, _LBRACE, _RBRACE = 32, 0x1D, 61, 34, 39, 123, 125
+_NL, _CR = 10, 13
+
+
+@njit(cache=True, nogil=True)
+def _starts_with(buf: np.ndarray, p: int, e: int, lit: np.ndarray) -> bool:
+    m = lit.shape[0]
+    if p + m > e:
+        return False
+    for k in range(m):
+        if buf[p + k] != lit[k]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _digits(buf, p, e, limit):  # type: ignore[no-untyped-def]
+    """Parse up to ``limit`` decimal digits at p; return (value, end, count)."""
+    value = 0
+    q = p
+    while q < e and q - p < limit and 48 <= buf[q] <= 57:
+        value = value * 10 + (buf[q] - 48)
+        q += 1
+    return value, q, q - p
+
+
+@njit(cache=True, nogil=True)
+def scan(buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_execve):  # type: ignore[no-untyped-def]
+    """Scan every line of ``buf``: header, field offsets, EXECVE argument tokens.
+
+    Returns arrays indexed by line. ``ok[i]`` is 1 when the line has a
+    ``type=... msg=audit(SEC.FRAC:SERIAL):`` header at its start (optionally
+    after ``node=NAME ``).
+    """
+    n = buf.shape[0]
+    max_lines = 1
+    for i in range(n):
+        if buf[i] == _NL:
+            max_lines += 1
+    n_fields = name_offsets.shape[0] - 1
+    line_s = np.empty(max_lines, np.int64)
+    line_e = np.empty(max_lines, np.int64)
+    ok = np.zeros(max_lines, np.uint8)
+    node_s = np.full(max_lines, -1, np.int64)
+    node_e = np.full(max_lines, -1, np.int64)
+    type_s = np.zeros(max_lines, np.int64)
+    type_e = np.zeros(max_lines, np.int64)
+    ts_s = np.zeros(max_lines, np.int64)
+    ts_e = np.zeros(max_lines, np.int64)
+    sec = np.zeros(max_lines, np.int64)
+    frac = np.zeros(max_lines, np.int64)
+    serial = np.zeros(max_lines, np.int64)
+    fs = np.full((max_lines, n_fields), -1, np.int64)
+    fe = np.full((max_lines, n_fields), -1, np.int64)
+    body_s = np.zeros(max_lines, np.int64)
+    execve = np.zeros(max_lines, np.uint8)
+
+    line = 0
+    i = 0
+    while line < max_lines:
+        j = i
+        while j < n and buf[j] != _NL:
+            j += 1
+        e = j
+        if e > i and buf[e - 1] == _CR:
+            e -= 1
+        line_s[line] = i
+        line_e[line] = e
+        # --- header ---
+        p = i
+        good = True
+        if _starts_with(buf, p, e, lit_node):
+            q = p + lit_node.shape[0]
+            while q < e and buf[q] != _SPACE:
+                q += 1
+            node_s[line] = p + lit_node.shape[0]
+            node_e[line] = q
+            p = q + 1
+        if not _starts_with(buf, p, e, lit_type):
+            good = False
+        else:
+            p += lit_type.shape[0]
+            type_s[line] = p
+            while p < e and buf[p] != _SPACE:
+                p += 1
+            type_e[line] = p
+            if type_e[line] == type_s[line]:
+                good = False
+            p += 1
+            if not _starts_with(buf, p, e, lit_msg):
+                good = False
+            else:
+                p += lit_msg.shape[0]
+                ts_s[line] = p
+                v, q, cnt = _digits(buf, p, e, 18)
+                if cnt == 0 or q >= e or buf[q] != 46:  # '.'
+                    good = False
+                else:
+                    sec[line] = v
+                    v, q2, cnt = _digits(buf, q + 1, e, 9)
+                    if cnt == 0 or q2 >= e or buf[q2] != 58:  # ':'
+                        good = False
+                    else:
+                        scale = 1
+                        for _ in range(6 - min(cnt, 6)):
+                            scale *= 10
+                        if cnt > 6:
+                            for _ in range(cnt - 6):
+                                v //= 10
+                        frac[line] = v * scale
+                        v, q3, cnt = _digits(buf, q2 + 1, e, 18)
+                        if cnt == 0 or q3 + 1 >= e + 1 or q3 >= e or buf[q3] != 41:  # ')'
+                            good = False
+                        else:
+                            serial[line] = v
+                            ts_e[line] = q3
+                            p = q3 + 1
+                            if p < e and buf[p] == 58:  # ':'
+                                p += 1
+                            else:
+                                good = False
+                            if p < e and buf[p] == _SPACE:
+                                p += 1
+        if good:
+            ok[line] = 1
+            body_s[line] = p
+            if type_e[line] - type_s[line] == lit_execve.shape[0] and _starts_with(
+                buf, type_s[line], type_e[line], lit_execve
+            ):
+                execve[line] = 1
+            # --- fields ---
+            while p < e:
+                c = buf[p]
+                if c == _SPACE or c == _GS:
+                    p += 1
+                    continue
+                ns = p
+                while p < e and buf[p] != _EQ and buf[p] != _SPACE and buf[p] != _GS:
+                    p += 1
+                if p >= e or buf[p] != _EQ:
+                    continue
+                ne = p
+                p += 1
+                vs = p
+                if p < e and (buf[p] == _DQ or buf[p] == _SQ or buf[p] == _LBRACE):
+                    close = buf[p]
+                    if close == _LBRACE:
+                        close = _RBRACE
+                    p += 1
+                    while p < e and buf[p] != close:
+                        p += 1
+                    if p < e:
+                        p += 1
+                else:
+                    while p < e and buf[p] != _SPACE and buf[p] != _GS:
+                        p += 1
+                ve = p
+                # field id by (length, first, last byte), then confirm the name
+                fid = -1
+                length = ne - ns
+                if length < 16:
+                    fid = table[length * 16384 + (buf[ns] & 127) * 128 + (buf[ne - 1] & 127)]
+                    if fid >= 0:
+                        a = name_offsets[fid]
+                        if name_offsets[fid + 1] - a != length:
+                            fid = -1
+                        else:
+                            for k in range(length):
+                                if buf[ns + k] != name_bytes[a + k]:
+                                    fid = -1
+                                    break
+                if fid >= 0:
+                    if fs[line, fid] < 0:
+                        fs[line, fid] = vs
+                        fe[line, fid] = ve
+        line += 1
+        i = j + 1
+    return (
+        line_s,
+        line_e,
+        ok,
+        node_s,
+        node_e,
+        type_s,
+        type_e,
+        ts_s,
+        ts_e,
+        sec,
+        frac,
+        serial,
+        fs,
+        fe,
+        body_s,
+        execve,
+    )
+
+
+@njit(cache=True, nogil=True)
+def scan_execve_args(buf, lines, body_s, line_e):  # type: ignore[no-untyped-def]
+    """Argument tokens ``aN=`` / ``aN[i]=`` of the given EXECVE lines.
+
+    Returns (line, index, piece, value start, value end) per token; piece is -1
+    for an argument logged whole. ``aN_len`` and ``argc`` are not arguments.
+    """
+    total = 0
+    for k in range(lines.shape[0]):
+        for p in range(body_s[lines[k]], line_e[lines[k]]):
+            if buf[p] == _EQ:
+                total += 1
+    arg_line = np.empty(total, np.int64)
+    arg_index = np.empty(total, np.int64)
+    arg_piece = np.empty(total, np.int64)
+    arg_s = np.empty(total, np.int64)
+    arg_e = np.empty(total, np.int64)
+    n_args = 0
+    for k in range(lines.shape[0]):
+        line = lines[k]
+        p = body_s[line]
+        e = line_e[line]
+        while p < e:
+            if buf[p] == _SPACE or buf[p] == _GS:
+                p += 1
+                continue
+            ns = p
+            while p < e and buf[p] != _EQ and buf[p] != _SPACE and buf[p] != _GS:
+                p += 1
+            if p >= e or buf[p] != _EQ:
+                continue
+            ne = p
+            p += 1
+            vs = p
+            if p < e and buf[p] == _DQ:
+                p += 1
+                while p < e and buf[p] != _DQ:
+                    p += 1
+                if p < e:
+                    p += 1
+            else:
+                while p < e and buf[p] != _SPACE and buf[p] != _GS:
+                    p += 1
+            if ne - ns < 2 or buf[ns] != 97:  # 'a'
+                continue
+            v, q, cnt = _digits(buf, ns + 1, ne, 9)
+            piece = -2
+            if cnt > 0 and q == ne:
+                piece = -1
+            elif cnt > 0 and q < ne and buf[q] == 91 and buf[ne - 1] == 93:  # aN[i]
+                pv, q2, pc = _digits(buf, q + 1, ne - 1, 9)
+                if pc > 0 and q2 == ne - 1:
+                    piece = pv
+            if piece >= -1 and n_args < total:
+                arg_line[n_args] = line
+                arg_index[n_args] = v
+                arg_piece[n_args] = piece
+                arg_s[n_args] = vs
+                arg_e[n_args] = p
+                n_args += 1
+    return (
+        arg_line[:n_args],
+        arg_index[:n_args],
+        arg_piece[:n_args],
+        arg_s[:n_args],
+        arg_e[:n_args],
+    )
+
+
+@njit(cache=True, nogil=True)
+def parse_decimal(buf, starts, ends):  # type: ignore[no-untyped-def]
+    """Signed decimal integers at [starts[k], ends[k]); invalid or absent -> valid=False."""
+    m = starts.shape[0]
+    values = np.zeros(m, np.int64)
+    valid = np.zeros(m, np.bool_)
+    for k in range(m):
+        s = starts[k]
+        e = ends[k]
+        if s < 0 or e <= s:
+            continue
+        neg = False
+        if buf[s] == 45:  # '-'
+            neg = True
+            s += 1
+        if e - s > 19 or e <= s:
+            continue
+        v = 0
+        good = True
+        for p in range(s, e):
+            c = buf[p]
+            if c < 48 or c > 57:
+                good = False
+                break
+            v = v * 10 + (c - 48)
+        if good:
+            values[k] = -v if neg else v
+            valid[k] = True
+    return values, valid
+
+
+@njit(cache=True, nogil=True)
+def parse_hex(buf, starts, ends):  # type: ignore[no-untyped-def]
+    """Unsigned hexadecimal integers (at most 15 digits); invalid -> valid=False."""
+    m = starts.shape[0]
+    values = np.zeros(m, np.int64)
+    valid = np.zeros(m, np.bool_)
+    for k in range(m):
+        s = starts[k]
+        e = ends[k]
+        if s < 0 or e <= s or e - s > 15:
+            continue
+        v = 0
+        good = True
+        for p in range(s, e):
+            c = buf[p]
+            if 48 <= c <= 57:
+                d = c - 48
+            elif 97 <= c <= 102:
+                d = c - 87
+            elif 65 <= c <= 70:
+                d = c - 55
+            else:
+                good = False
+                break
+            v = v * 16 + d
+        if good:
+            values[k] = v
+            valid[k] = True
+    return values, valid
+
+
+@njit(cache=True, nogil=True)
+def gather(buf, starts, ends):  # type: ignore[no-untyped-def]
+    """Copy byte ranges into Arrow binary layout: (int32 offsets, data, present)."""
+    m = starts.shape[0]
+    offsets = np.zeros(m + 1, np.int32)
+    present = np.zeros(m, np.bool_)
+    total = 0
+    for k in range(m):
+        if starts[k] >= 0 and ends[k] >= starts[k]:
+            total += ends[k] - starts[k]
+    data = np.empty(total, np.uint8)
+    pos = 0
+    for k in range(m):
+        s = starts[k]
+        e = ends[k]
+        if s >= 0 and e >= s:
+            present[k] = True
+            for p in range(s, e):
+                data[pos] = buf[p]
+                pos += 1
+        offsets[k + 1] = pos
+    return offsets, data, present
+
+
+@njit(cache=True, nogil=True)
+def group_events(node, sec, frac, serial):  # type: ignore[no-untyped-def]
+    """Event code per record, by (node, sec, frac, serial), in first-seen order."""
+    m = node.shape[0]
+    size = 1
+    while size < 2 * m + 2:
+        size *= 2
+    mask = size - 1
+    slot_code = np.full(size, -1, np.int64)
+    codes = np.empty(m, np.int64)
+    first = np.empty(m, np.int64)
+    n_events = 0
+    for k in range(m):
+        h = (
+            node[k] * 0x9E3779B1
+            + sec[k] * 0x85EBCA77
+            + frac[k] * 0xC2B2AE3D
+            + serial[k] * 0x27D4EB2F
+        ) & mask
+        while True:
+            c = slot_code[h]
+            if c < 0:
+                slot_code[h] = n_events
+                codes[k] = n_events
+                first[n_events] = k
+                n_events += 1
+                break
+            f = first[c]
+            if (
+                node[f] == node[k]
+                and sec[f] == sec[k]
+                and frac[f] == frac[k]
+                and serial[f] == serial[k]
+            ):
+                codes[k] = c
+                break
+            h = (h + 1) & mask
+    return codes, first[:n_events]
+
+
+_SAFE = np.zeros(256, np.bool_)
+for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-":
+    _SAFE[_c] = True
+
+
+@njit(cache=True, nogil=True)
+def _hexval(c):  # type: ignore[no-untyped-def]
+    if 48 <= c <= 57:
+        return c - 48
+    if 97 <= c <= 102:
+        return c - 87
+    if 65 <= c <= 70:
+        return c - 55
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _is_null_marker(buf, s, e):  # type: ignore[no-untyped-def]
+    """(null), (none) and ? stand for no value."""
+    length = e - s
+    if length == 1:
+        return buf[s] == 63
+    if length != 6 or buf[s] != 40 or buf[e - 1] != 41:
+        return False
+    a, b, c, d = buf[s + 1], buf[s + 2], buf[s + 3], buf[s + 4]
+    return (a == 110 and b == 117 and c == 108 and d == 108) or (
+        a == 110 and b == 111 and c == 110 and d == 101
+    )
+
+
+@njit(cache=True, nogil=True)
+def _decode_value_into(buf, s, e, out, pos):  # type: ignore[no-untyped-def]
+    """Decode one encoded field value (quoted, hex or null marker) into out[pos:]."""
+    if e - s >= 2 and buf[s] == _DQ:
+        end = e - 1 if buf[e - 1] == _DQ else e
+        for p in range(s + 1, end):
+            out[pos] = buf[p]
+            pos += 1
+        return pos
+    length = e - s
+    if length == 0 or _is_null_marker(buf, s, e):
+        return pos
+    if length % 2 == 0:
+        is_hex = True
+        for p in range(s, e):
+            if _hexval(buf[p]) < 0:
+                is_hex = False
+                break
+        if is_hex:
+            for p in range(s, e, 2):
+                out[pos] = _hexval(buf[p]) * 16 + _hexval(buf[p + 1])
+                pos += 1
+            return pos
+    for p in range(s, e):
+        out[pos] = buf[p]
+        pos += 1
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def build_cmdlines(buf, ev, idx, starts, ends, n_events, safe):  # type: ignore[no-untyped-def]
+    """EXECVE command lines per event, quoted like ``shlex.join``.
+
+    ``ev, idx, starts, ends`` describe argument tokens sorted by (event, index,
+    piece). Arguments are joined in index order; pieces of a split argument
+    (``aN[0]``, ``aN[1]``...) are concatenated after decoding. Indices missing
+    from the log (lost records) are skipped, never invented, so a forged
+    ``argc`` or index cannot inflate the output. Returns Arrow binary layout
+    (offsets, data) and whether each event had EXECVE arguments.
+    """
+    m = ev.shape[0]
+    total = 0
+    for k in range(m):
+        total += ends[k] - starts[k]
+    out = np.empty(5 * total + 3 * m + 16, np.uint8)
+    tmp = np.empty(total + 16, np.uint8)
+    offsets = np.zeros(n_events + 1, np.int32)
+    has = np.zeros(n_events, np.bool_)
+    pos = 0
+    k = 0
+    for e_ in range(n_events):
+        offsets[e_] = pos
+        first = True
+        while k < m and ev[k] == e_:
+            has[e_] = True
+            a = idx[k]
+            tlen = 0
+            while k < m and ev[k] == e_ and idx[k] == a:
+                tlen = _decode_value_into(buf, starts[k], ends[k], tmp, tlen)
+                k += 1
+            if not first:
+                out[pos] = _SPACE
+                pos += 1
+            first = False
+            needs_quote = tlen == 0
+            for p in range(tlen):
+                if not safe[tmp[p]]:
+                    needs_quote = True
+                    break
+            if not needs_quote:
+                for p in range(tlen):
+                    out[pos] = tmp[p]
+                    pos += 1
+                continue
+            out[pos] = _SQ
+            pos += 1
+            for p in range(tlen):
+                if tmp[p] == _SQ:  # ' becomes '"'"'
+                    out[pos] = _SQ
+                    out[pos + 1] = _DQ
+                    out[pos + 2] = _SQ
+                    out[pos + 3] = _DQ
+                    out[pos + 4] = _SQ
+                    pos += 5
+                else:
+                    out[pos] = tmp[p]
+                    pos += 1
+            out[pos] = _SQ
+            pos += 1
+        offsets[e_ + 1] = pos
+    return offsets, out[:pos], has
+
+
+SAFE_BYTES = _SAFE
+LIT_NODE = np.frombuffer(b"node=", np.uint8).copy()
+LIT_TYPE = np.frombuffer(b"type=", np.uint8).copy()
+LIT_MSG = np.frombuffer(b"msg=audit(", np.uint8).copy()
+LIT_EXECVE = np.frombuffer(b"EXECVE", np.uint8).copy()
