@@ -94,7 +94,7 @@ EVENT_TYPES = (
 )
 NET_DIRECTIONS = ("outbound", "inbound", "listen")
 NET_FAMILIES = ("inet", "inet6", "unix", "netlink", "packet", "other")
-CMDLINE_SOURCES = ("execve", "proctitle", "comm")
+CMDLINE_SOURCES = ("execve", "proctitle", "user_cmd", "comm")
 SOURCE_FORMATS = ("auditd", "ocsf-1.x", "ecs-auditbeat", "osquery", "laurel", "canonical")
 
 _DICT = pa.dictionary(pa.int32(), pa.string())

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,10 +29,32 @@ from pathlib import Path
 
 ARCH = "c000003e"
 USERS = [(0, "root"), (33, "www-data"), (1000, "alice"), (1001, "bob"), (998, "nagios")]
-BINARIES = [f"/usr/bin/{name}" for name in (
-    "bash", "curl", "python3", "ls", "cat", "grep", "sed", "awk", "find", "ssh", "git",
-    "tar", "gzip", "sort", "uniq", "head", "tail", "date", "id", "ps", "systemctl",
-)] + [f"/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "/usr/sbin/nginx", "/opt/app/bin/worker"]
+BINARIES = [
+    f"/usr/bin/{name}"
+    for name in (
+        "bash",
+        "curl",
+        "python3",
+        "ls",
+        "cat",
+        "grep",
+        "sed",
+        "awk",
+        "find",
+        "ssh",
+        "git",
+        "tar",
+        "gzip",
+        "sort",
+        "uniq",
+        "head",
+        "tail",
+        "date",
+        "id",
+        "ps",
+        "systemctl",
+    )
+] + ["/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "/usr/sbin/nginx", "/opt/app/bin/worker"]
 BINARIES += [f"/usr/local/bin/tool-{i:03d}" for i in range(300)]
 REMOTE = ["10.0.0.5", "10.0.1.17", "192.168.10.3", "172.16.4.2", "2001:db8::15"]
 FILES = ["/var/log/app/app.log", "/etc/app/config.yml", "/tmp/tmp.XyZ12", "/var/lib/app/data.db"]
@@ -75,7 +96,7 @@ def generate_log(path: Path, n_events: int, *, seed: int = 0, node: str = "web-0
             sec, ms = int(t), int((t % 1) * 1000)
             head = f"node={node} type={{}} msg=audit({sec}.{ms:03d}:{serial}): "
             uid, uname = rng.choice(USERS)
-            auid, aname = (rng.choice(USERS[2:4]) if rng.random() < 0.3 else (4294967295, "unset"))
+            auid, aname = rng.choice(USERS[2:4]) if rng.random() < 0.3 else (4294967295, "unset")
             ses = 7 if auid != 4294967295 else 4294967295
             tty = "pts0" if auid != 4294967295 else "(none)"
             exe = rng.choices(BINARIES, weights)[0]
@@ -120,8 +141,10 @@ def generate_log(path: Path, n_events: int, *, seed: int = 0, node: str = "web-0
                 f"{enr_ids}\n"
             )
             if name == "execve":
-                argv = [comm] + [rng.choice(["-l", "-c", "--verbose", "/var/www", "x y"])
-                                 for _ in range(rng.randrange(0, 5))]
+                argv = [comm] + [
+                    rng.choice(["-l", "-c", "--verbose", "/var/www", "x y"])
+                    for _ in range(rng.randrange(0, 5))
+                ]
                 args = " ".join(f"a{i}={_quote_or_hex(a)}" for i, a in enumerate(argv))
                 out.write(head.format("EXECVE") + f"argc={len(argv)} {args}\n")
                 out.write(head.format("CWD") + 'cwd="/home/alice"\n')
@@ -168,9 +191,14 @@ def _time(fn, repeat: int) -> float:
 def _peak_rss_of(code: str) -> int:
     """Peak RSS (bytes) of a fresh interpreter running ``code``."""
     out = subprocess.run(
-        [sys.executable, "-c", code + "\nimport resource;"
-         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            code + "\nimport resource;print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return int(out.stdout.strip().splitlines()[-1]) * 1024
 
@@ -199,15 +227,20 @@ def main(argv: list[str] | None = None) -> None:
     ausearch = shutil.which("ausearch")
     csv_time = None
     if ausearch:
+
         def run(*flags: str) -> None:
-            subprocess.run([ausearch, *flags, "-if", str(log)], check=False,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [ausearch, *flags, "-if", str(log)],
+                check=False,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
 
         csv_time = _time(lambda: run("--format", "csv"), args.repeat)
         raw_time = _time(lambda: run("--raw"), args.repeat)
         rows += [("ausearch --format csv", csv_time), ("ausearch --raw", raw_time)]
     else:
-        print("ausearch not found: install Debian's auditd package to compare (apt-get install auditd)")
+        print("ausearch not found: install Debian's auditd package (apt-get install auditd)")
 
     print(f"\n{'reader':28} {'seconds':>8} {'events/s':>10} {'vs csv':>7}")
     for name, seconds in rows:
@@ -226,9 +259,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     rss1 = _peak_rss_of(stream.format(path=str(log)))
     rss4 = _peak_rss_of(stream.format(path=str(big)))
-    print(f"peak RSS streaming 1x: {rss1 / 2**20:.0f} MiB, 4x: {rss4 / 2**20:.0f} MiB "
-          f"(ratio {rss4 / rss1:.2f})")
-    del resource
+    print(
+        f"peak RSS streaming 1x: {rss1 / 2**20:.0f} MiB, 4x: {rss4 / 2**20:.0f} MiB "
+        f"(ratio {rss4 / rss1:.2f})"
+    )
 
 
 if __name__ == "__main__":

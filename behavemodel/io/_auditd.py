@@ -219,11 +219,13 @@ def iter_auditd(
     for stream in resolve_streams(source):
         history = _ProcessHistory(stream.name)
         if jobs > 1 and _splittable(stream):
-            tables = _parse_stream_parallel(stream, options, jobs, report, on_error, chunk_bytes)
+            tables = _parse_stream_parallel(
+                stream, options, jobs, report, on_error, chunk_bytes, history
+            )
         else:
-            tables = _parse_stream(stream, options, report, on_error, chunk_bytes)
+            serial = _parse_stream(stream, options, report, on_error, chunk_bytes)
+            tables = (history.apply(table) for table in serial)
         for table in tables:
-            table = history.apply(table)
             report.events += table.num_rows
             yield from table.to_batches(max_chunksize=batch_size)
 
@@ -248,7 +250,9 @@ def read_auditd(
     Returns
     -------
     pandas.DataFrame
-        One row per event, in log order.
+        One row per event, in log order (the order of each event's first
+        record; an event still waiting for records when a block of input ends
+        comes out with the next block).
     (pandas.DataFrame, pandas.DataFrame)
         With ``on_error="collect"``: the events and the bad lines
         (file, line, reason, text).
@@ -344,6 +348,24 @@ def _iter_blocks(
         yield _lines_block(remainder, file_id, line, files)
 
 
+def _stream_blocks(
+    stream: Stream, report: ParseReport, chunk_bytes: int
+) -> Iterator[tuple[LineBlock, bool]]:
+    """Blocks of every part of a stream, each with whether it is the stream's last."""
+    files: list[str] = []
+    pending: LineBlock | None = None
+    for part in stream.parts:
+        with open_input(part) as (name, fh):
+            files.append(name)
+            report.files.append(name)
+            for block in _iter_blocks(fh, len(files) - 1, files, chunk_bytes):
+                if pending is not None:
+                    yield pending, False
+                pending = block
+    if pending is not None:
+        yield pending, True
+
+
 def _parse_stream(
     stream: Stream,
     options: ParseOptions,
@@ -351,20 +373,16 @@ def _parse_stream(
     on_error: OnError,
     chunk_bytes: int,
 ) -> Iterator[pa.Table]:
-    files: list[str] = []
+    """Serial parse; the last block is parsed as final so small logs keep log order."""
     carry: LineBlock | None = None
-    for part in stream.parts:
-        with open_input(part) as (name, fh):
-            files.append(name)
-            report.files.append(name)
-            for block in _iter_blocks(fh, len(files) - 1, files, chunk_bytes):
-                report.lines_read += block.n_lines
-                result = parse_block(_join(carry, block), final=False, options=options)
-                carry = result.carry
-                report._absorb(result, on_error)
-                if result.table is not None:
-                    yield result.table
-    if carry is not None and carry.n_lines:
+    for block, last in _stream_blocks(stream, report, chunk_bytes):
+        report.lines_read += block.n_lines
+        result = parse_block(_join(carry, block), final=last, options=options)
+        carry = result.carry
+        report._absorb(result, on_error)
+        if result.table is not None:
+            yield result.table
+    if carry is not None and carry.n_lines:  # pragma: no cover - final blocks carry nothing
         result = parse_block(carry, final=True, options=options)
         report._absorb(result, on_error)
         if result.table is not None:
@@ -389,6 +407,8 @@ def _splittable(stream: Stream) -> bool:
 @dataclass
 class _RangeResult:
     tables: list[pa.Table]
+    missing: list[np.ndarray]  # rows whose parent this worker could not see
+    state: list[tuple[str | None, int, str | None, str | None]]
     head: LineBlock | None
     tail: LineBlock | None
     results: list[ChunkResult]
@@ -396,10 +416,18 @@ class _RangeResult:
 
 
 def _parse_range(
-    path: str, start: int, end: int, options: ParseOptions, chunk_bytes: int, is_first: bool
+    path: str,
+    start: int,
+    end: int,
+    options: ParseOptions,
+    chunk_bytes: int,
+    is_first: bool,
+    stream_name: str,
 ) -> _RangeResult:
     """Worker: parse bytes [start, end) of a file (line numbers relative, from 1)."""
     files = [path]
+    history = _ProcessHistory(stream_name)
+    missing: list[np.ndarray] = []
     tables: list[pa.Table] = []
     results: list[ChunkResult] = []
     carry: LineBlock | None = None
@@ -421,10 +449,12 @@ def _parse_range(
             result = parse_block(block, final=False, options=options)
             carry = result.carry
             if result.table is not None:
-                tables.append(result.table)
+                table, unresolved = history.apply_local(result.table)
+                tables.append(table)
+                missing.append(unresolved)
                 result.table = None
             results.append(result)
-    return _RangeResult(tables, head, carry, results, lines)
+    return _RangeResult(tables, missing, history.export_state(), head, carry, results, lines)
 
 
 def _split_head(block: LineBlock, head_until_us: int) -> tuple[LineBlock, LineBlock]:
@@ -494,8 +524,11 @@ def _parse_stream_parallel(
     report: ParseReport,
     on_error: OnError,
     chunk_bytes: int,
+    history: _ProcessHistory,
 ) -> Iterator[pa.Table]:
+    """Ranges of each file parsed by workers; seams and process history stitched here."""
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["behavemodel.io._auditd"])
     files: list[str] = []
     carry: LineBlock | None = None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
@@ -505,7 +538,7 @@ def _parse_stream_parallel(
             report.files.append(name)
             file_id = len(files) - 1
             futures: list[Future[_RangeResult]] = [
-                pool.submit(_parse_range, name, a, b, options, chunk_bytes, a == 0)
+                pool.submit(_parse_range, name, a, b, options, chunk_bytes, a == 0, stream.name)
                 for a, b in _ranges(part, jobs)
             ]
             line_offset = 0
@@ -514,27 +547,28 @@ def _parse_stream_parallel(
                 for r in res.results:
                     _relocate_errors(r, line_offset, name)
                 # Seam: the previous range's open events plus this range's head.
-                head = _offset(res.head, line_offset)
+                head = _retarget(_offset(res.head, line_offset), file_id, files)
                 if head is not None:
-                    head = _retarget(head, file_id, files)
                     report.lines_read += head.n_lines
                     seam = parse_block(_join(carry, head), final=True, options=options)
                     report._absorb(seam, on_error)
                     if seam.table is not None:
-                        yield _fix_provenance(seam.table, 0)
+                        yield history.apply(seam.table)
                     carry = None
                 report.lines_read += res.lines - (res.head.n_lines if res.head else 0)
                 for r in res.results:
                     report._absorb(r, on_error)
-                for table in res.tables:
-                    yield _fix_provenance(table, line_offset, name)
+                for table, unresolved in zip(res.tables, res.missing, strict=True):
+                    table = history.fill_missing(table, unresolved)
+                    yield _fix_provenance(table, line_offset)
+                history.merge_state(res.state)
                 carry = _retarget(_offset(res.tail, line_offset), file_id, files)
                 line_offset += res.lines
     if carry is not None and carry.n_lines:
         result = parse_block(carry, final=True, options=options)
         report._absorb(result, on_error)
         if result.table is not None:
-            yield result.table
+            yield history.apply(result.table)
 
 
 def _retarget(block: LineBlock | None, file_id: int, files: list[str]) -> LineBlock | None:
@@ -547,7 +581,7 @@ def _relocate_errors(result: ChunkResult, delta: int, name: str) -> None:
     result.errors = [BadLine(name, e.line + delta, e.reason, e.text) for e in result.errors]
 
 
-def _fix_provenance(table: pa.Table, delta: int, name: str | None = None) -> pa.Table:
+def _fix_provenance(table: pa.Table, delta: int) -> pa.Table:
     if "source_line" not in table.column_names or delta == 0:
         return table
     import pyarrow.compute as pc
@@ -588,9 +622,15 @@ class _ProcessHistory:
         return codes << 32
 
     def apply(self, table: pa.Table) -> pa.Table:
+        """Fill parent_exe / parent_name and remember this table's processes."""
+        table, _missing = self.apply_local(table)
+        return table
+
+    def apply_local(self, table: pa.Table) -> tuple[pa.Table, np.ndarray]:
+        """Like :meth:`apply`; also return the rows whose parent is still unknown."""
         n = table.num_rows
         if n == 0:
-            return table
+            return table, np.zeros(0, np.int64)
         host = self._host_keys(table)
         pid = table.column(s.PROCESS_PID).combine_chunks()
         ppid = table.column(s.PARENT_PID).combine_chunks()
@@ -603,6 +643,7 @@ class _ProcessHistory:
         parent_exe = np.full(n, None, dtype=object)
         parent_name = np.full(n, None, dtype=object)
         hist = pd.DataFrame({"key": host[rows] | pid_v[rows], "order": rows})
+        missing = np.zeros(0, np.int64)
         if len(queries):
             query = pd.DataFrame({"key": host[queries] | ppid_v[queries], "order": queries})
             matched = pd.merge_asof(
@@ -622,9 +663,12 @@ class _ProcessHistory:
             if len(missing) and self._last:
                 get = self._last.get
                 hits = [get(k) for k in (host[missing] | ppid_v[missing]).tolist()]
-                for row, hit in zip(missing.tolist(), hits, strict=True):
+                resolved = np.zeros(len(missing), bool)
+                for j, (row, hit) in enumerate(zip(missing.tolist(), hits, strict=True)):
                     if hit is not None:
                         parent_exe[row], parent_name[row] = hit
+                        resolved[j] = True
+                missing = missing[~resolved]
         if len(rows):
             last = hist.drop_duplicates("key", keep="last")
             last_rows = last["order"].to_numpy()
@@ -635,10 +679,45 @@ class _ProcessHistory:
                     strict=True,
                 )
             )
-        idx = table.column_names.index(s.PARENT_EXE)
-        table = table.set_column(idx, s.PARENT_EXE, pa.array(parent_exe, pa.string()))
-        idx = table.column_names.index(s.PARENT_NAME)
-        return table.set_column(idx, s.PARENT_NAME, pa.array(parent_name, pa.string()))
+        return _with_parents(table, parent_exe, parent_name), missing
+
+    def fill_missing(self, table: pa.Table, missing: np.ndarray) -> pa.Table:
+        """Resolve rows another process could not, from this history's state."""
+        if len(missing) == 0 or not self._last:
+            return table
+        host = self._host_keys(table)[missing]
+        ppid = table.column(s.PARENT_PID).combine_chunks().take(pa.array(missing))
+        keys = (host | (ppid.to_numpy() & 0xFFFFFFFF)).tolist()
+        parent_exe = table.column(s.PARENT_EXE).to_numpy(zero_copy_only=False).copy()
+        parent_name = table.column(s.PARENT_NAME).to_numpy(zero_copy_only=False).copy()
+        get = self._last.get
+        for row, key in zip(missing.tolist(), keys, strict=True):
+            hit = get(key)
+            if hit is not None:
+                parent_exe[row], parent_name[row] = hit
+        return _with_parents(table, parent_exe, parent_name)
+
+    def export_state(self) -> list[tuple[str | None, int, str | None, str | None]]:
+        """The remembered processes as (host, pid, exe, comm), for another process."""
+        names = {code: host for host, code in self._host_codes.items()}
+        return [
+            (names[key >> 32], key & 0xFFFFFFFF, exe, comm)
+            for key, (exe, comm) in self._last.items()
+        ]
+
+    def merge_state(self, rows: list[tuple[str | None, int, str | None, str | None]]) -> None:
+        """Overlay processes remembered elsewhere (they are more recent)."""
+        codes = self._host_codes
+        for host, pid, exe, comm in rows:
+            code = codes.setdefault(host, len(codes))
+            self._last[(code << 32) | pid] = (exe, comm)
+
+
+def _with_parents(table: pa.Table, parent_exe: np.ndarray, parent_name: np.ndarray) -> pa.Table:
+    idx = table.column_names.index(s.PARENT_EXE)
+    table = table.set_column(idx, s.PARENT_EXE, pa.array(parent_exe, pa.string()))
+    idx = table.column_names.index(s.PARENT_NAME)
+    return table.set_column(idx, s.PARENT_NAME, pa.array(parent_name, pa.string()))
 
 
 def default_jobs() -> int:

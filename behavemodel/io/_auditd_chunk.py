@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from behavemodel import schema as s
 from behavemodel.io import _audit_tables as tables
 from behavemodel.io._auditd_fields import parse_fields
-from behavemodel.io._auditd_front import Front, make_front
+from behavemodel.io._auditd_front import Coded, Front, make_front
 from behavemodel.io._auditd_values import (
     decode_bytes,
     decode_encoded,
@@ -75,7 +75,8 @@ _INBOUND_RECVS = frozenset({"recvfrom", "recvmsg", "recvmmsg"})
 _PATH_PRIORITY = {b"CREATE": 0, b"DELETE": 1, b"NORMAL": 2, b"UNKNOWN": 3, b"PARENT": 4}
 _ACCOUNT_RECORDS = frozenset(
     """USER_LOGIN USER_LOGOUT USER_START USER_END USER_ACCT USER_AUTH USER_ERR
-    USER_CHAUTHTOK CRED_ACQ CRED_DISP CRED_REFR USER_ROLE_CHANGE""".split()
+    USER_CHAUTHTOK CRED_ACQ CRED_DISP CRED_REFR USER_ROLE_CHANGE ADD_USER DEL_USER
+    USER_MGMT ACCT_LOCK ACCT_UNLOCK""".split()
 )
 _SUCCESS_WORDS = {b"success": True, b"yes": True, b"1": True, b"failed": False, b"no": False}
 _SUCCESS_WORDS[b"0"] = False
@@ -159,7 +160,9 @@ def _tty_value(raw: bytes) -> str | None:
     if text is None:
         return None
     if text.startswith("/dev/"):
-        text = text[5:].replace("/", "")
+        text = text[5:]
+    if text.startswith(("pts/", "tty/")):
+        text = text.replace("/", "")
     return text
 
 
@@ -425,7 +428,7 @@ def _fill_syscall(
     syscall_names = np.full(n, None, dtype=object)
     syscall_names[ev] = names
     events.set_obj(s.SYSCALL, ev, names)
-    events.set_obj("success_raw", ev, front.strings(rows, rt, "success").decode(bytes))
+    events.set_obj("success_raw", ev, front.strings(rows, rt, "success").decode(_unquote))
     events.set_int(s.EXIT_CODE, ev, *front.integers(rows, rt, "exit"))
     for col, field_name in ((s.PARENT_PID, "ppid"), (s.PROCESS_PID, "pid"), (s.USER_UID, "uid")):
         events.set_int(col, ev, *front.integers(rows, rt, field_name))
@@ -444,83 +447,98 @@ def _fill_syscall(
     return big_endian, syscall_names
 
 
+def _unquote(raw: bytes) -> bytes:
+    return raw[1:-1] if len(raw) >= 2 and raw[:1] == b'"' and raw[-1:] == b'"' else raw
+
+
 def _enriched_name(raw: bytes) -> str | None:
     if raw[:1] == b'"' and raw[-1:] == b'"':
         raw = raw[1:-1]
     return _name_or_none(raw)
 
 
+#: Integer fields of non-SYSCALL records -> canonical column.
+_GENERIC_INTS = (
+    (b"pid", s.PROCESS_PID),
+    (b"ppid", s.PARENT_PID),
+    (b"uid", s.USER_UID),
+    (b"auid", s.LOGIN_UID),
+    (b"ses", s.SESSION_ID),
+    (b"exit", s.EXIT_CODE),
+    (b"rport", s.SRC_PORT),  # CRYPTO_SESSION: the remote end is the source
+    (b"lport", s.DST_PORT),
+)
+_GENERIC_TEXT = (
+    (b"exe", s.PROCESS_EXE, "encoded"),
+    (b"comm", s.PROCESS_NAME, "encoded"),
+    (b"cwd", s.CWD, "encoded"),
+    (b"cmd", "user_cmd", "encoded"),
+    (b"addr", s.SRC_IP, "plain"),
+    (b"laddr", s.DST_IP, "plain"),
+)
+
+
 def _fill_generic(events: _Events, ev: np.ndarray, bodies: list[bytes], record_type: str) -> None:
-    """Process facts from a record that is not a SYSCALL (user-space, AVC, ...)."""
+    """Process facts from a record that is not a SYSCALL (user-space, AVC, URINGOP...).
+
+    Values only fill what no SYSCALL record of the same event gave. Account
+    records (logins, PAM, user management) describe the account acted on: their
+    user is ``id=`` (or ``acct=``, with the uid then unknown), not the uid of
+    the daemon writing the record, so that user_name always names user_uid.
+    """
     m = len(bodies)
-    ints = {
-        name: (np.zeros(m, np.int64), np.zeros(m, bool))
-        for name in (s.PROCESS_PID, s.USER_UID, s.LOGIN_UID, s.SESSION_ID)
-    }
+    ints = {col: (np.zeros(m, np.int64), np.zeros(m, bool)) for _, col in _GENERIC_INTS}
+    text_columns = [col for _, col, _ in _GENERIC_TEXT]
     obj = {
-        name: np.full(m, None, dtype=object)
-        for name in (
-            s.PROCESS_EXE,
-            s.PROCESS_NAME,
-            s.TTY,
-            s.USER_NAME,
-            s.LOGIN_NAME,
-            s.SRC_IP,
-            "success_raw",
-            "user_cmd",
-            s.CWD,
-        )
+        col: np.full(m, None, dtype=object)
+        for col in (*text_columns, s.TTY, s.USER_NAME, s.LOGIN_NAME, "success_raw")
     }
     account = record_type in _ACCOUNT_RECORDS
-    int_fields = (
-        (b"pid", s.PROCESS_PID),
-        (b"uid", s.USER_UID),
-        (b"auid", s.LOGIN_UID),
-        (b"ses", s.SESSION_ID),
-    )
     for j, body in enumerate(bodies):
         f = parse_fields(body)
-        for raw_name, col in int_fields:
+        for raw_name, col in _GENERIC_INTS:
             value = f.get(raw_name)
             if value is not None and value.lstrip(b"-").isdigit() and len(value) < 19:
                 ints[col][0][j] = int(value)
                 ints[col][1][j] = True
+        for raw_name, col, kind in _GENERIC_TEXT:
+            value = f.get(raw_name)
+            if value is not None:
+                obj[col][j] = decode_encoded(value) if kind == "encoded" else decode_plain(value)
         user_name = _enriched_name(f.get(b"UID", b""))
         if account:
-            # Account records describe the account acted on, not the acting daemon.
             ident = f.get(b"id")
+            acct = _account_name(f.get(b"acct"))
+            uid_values, uid_valid = ints[s.USER_UID]
             if ident is not None and ident.isdigit() and len(ident) < 19:
-                ints[s.USER_UID][0][j] = int(ident)
-                ints[s.USER_UID][1][j] = True
-                user_name = _enriched_name(f.get(b"ID", b""))
-            acct = f.get(b"acct")
-            if acct is not None:
-                user_name = decode_encoded(acct) or user_name
+                uid_values[j], uid_valid[j] = int(ident), True
+                user_name = _enriched_name(f.get(b"ID", b"")) or acct
+            elif acct is not None:
+                uid_valid[j] = False
+                user_name = acct
         obj[s.USER_NAME][j] = user_name
         obj[s.LOGIN_NAME][j] = _enriched_name(f.get(b"AUID", b""))
-        if b"exe" in f:
-            obj[s.PROCESS_EXE][j] = decode_encoded(f[b"exe"])
-        if b"comm" in f:
-            obj[s.PROCESS_NAME][j] = decode_encoded(f[b"comm"])
         terminal = f.get(b"terminal", f.get(b"tty"))
         if terminal is not None:
             obj[s.TTY][j] = _tty_value(terminal)
-        addr = f.get(b"addr")
-        if addr is not None:
-            obj[s.SRC_IP][j] = decode_plain(addr)
         res = f.get(b"res", f.get(b"success"))
         if res is not None:
             obj["success_raw"][j] = res.strip(b"'\"")
-        if b"cmd" in f:
-            obj["user_cmd"][j] = decode_encoded(f[b"cmd"])
-        if b"cwd" in f:
-            obj[s.CWD][j] = decode_encoded(f[b"cwd"])
     for col, (values, valid) in ints.items():
         if col in (s.LOGIN_UID, s.SESSION_ID):
             valid = valid & (values != UNSET_ID) & (values != -1)
+        if col in (s.SRC_PORT, s.DST_PORT):
+            valid = valid & (values > 0)
         events.set_int(col, ev, values, valid, fill=True)
     for col, values in obj.items():
         events.set_obj(col, ev, values, fill=True)
+
+
+def _account_name(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    name = decode_encoded(raw)
+    return None if name in (None, "?", "") else name
 
 
 def _classify(
@@ -573,6 +591,9 @@ def _fill_file_paths(
         return
     ev = ev_of_row[rows]
     nametype = front.strings(rows, "PATH", "nametype")
+    if (nametype.codes < 0).any():  # RHEL 7 and older say objtype=
+        objtype = front.strings(rows, "PATH", "objtype")
+        nametype = _coalesce(nametype, objtype)
     rank_of = np.array([_PATH_PRIORITY.get(u, 3) for u in nametype.uniques] + [3], np.int64)
     rank = rank_of[nametype.codes]
     item, item_ok = front.integers(rows, "PATH", "item")
@@ -601,6 +622,16 @@ def _fill_file_paths(
     events.set_obj(s.FILE_PATH, best_ev[keep], names[keep])
 
 
+def _coalesce(first: Coded, second: Coded) -> Coded:
+    """Values of ``first``, and of ``second`` where ``first`` is absent."""
+    uniques = list(first.uniques) + list(second.uniques)
+    offset = len(first.uniques)
+    codes = np.where(
+        first.codes >= 0, first.codes, np.where(second.codes >= 0, second.codes + offset, -1)
+    )
+    return Coded(codes, uniques)
+
+
 def _finish(
     events: _Events,
     options: ParseOptions,
@@ -627,7 +658,7 @@ def _finish(
     for key, label in (
         ("argv_cmdline", "execve"),
         ("proctitle", "proctitle"),
-        ("user_cmd", "execve"),
+        ("user_cmd", "user_cmd"),
     ):
         values = events.obj.get(key)
         if values is not None:
@@ -641,9 +672,9 @@ def _finish(
 
     # Socket addresses by direction.
     src_ip = events.get_obj(s.SRC_IP)
-    src_port = (np.zeros(n, np.int64), np.zeros(n, bool))
-    dst_ip = np.full(n, None, dtype=object)
-    dst_port = (np.zeros(n, np.int64), np.zeros(n, bool))
+    src_port = events.get_int(s.SRC_PORT)
+    dst_ip = events.get_obj(s.DST_IP)
+    dst_port = events.get_int(s.DST_PORT)
     family = np.full(n, None, dtype=object)
     addrs = events.obj.get("sockaddr")
     if addrs is not None:

@@ -21,17 +21,23 @@ __all__ = [
 
 _GS = b"\x1d"
 
-# key=value tokens: quoted, single-quoted (user-space msg='...'), braced
-# (ENRICHED SADDR={ ... }) or bare.
-_TOKEN = re.compile(rb"""([A-Za-z_][\w\-\[\]]*)=("[^"]*"|'[^']*'|\{[^}]*\}|[^\s\x1d]*)""")
+# key=value tokens: quoted, braced (ENRICHED SADDR={ ... }) or bare; a bare word
+# without "=" is captured too, so that "old auid=1 new auid=2" can be understood.
+_TOKEN = re.compile(rb"""([A-Za-z_][\w\-\[\]]*)=("[^"]*"|\{[^}]*\}|[^\s\x1d]*)|([^\s=\x1d]+)""")
+# An upper-case ENRICHED name glued to the previous value when the 0x1D byte was
+# lost in a copy: key=(null)ARCH=x86_64
+_GLUED = re.compile(rb"^(.*?[^A-Z_])([A-Z][A-Z_]*)=(.*)$")
 
 
 def parse_fields(body: bytes) -> dict[bytes, bytes]:
     """Split a record body into its ``name=value`` fields (values still raw).
 
-    User-space records carry a nested ``msg='...'`` whose fields are merged in
-    (the outer fields win on a clash). ENRICHED translations after the 0x1D byte
-    keep their upper-case names.
+    User-space records carry a nested ``msg='...'`` (up to its last quote, since
+    account names may hold quotes) whose fields are merged in; the outer fields
+    win on a clash. ENRICHED translations after the 0x1D byte keep their
+    upper-case names, also when the 0x1D byte was lost. In old kernels'
+    ``old auid=X new auid=Y`` the new value is the field's value. The first
+    occurrence of any other repeated name wins.
 
     Examples
     --------
@@ -39,16 +45,55 @@ def parse_fields(body: bytes) -> dict[bytes, bytes]:
     ...                  b"exe=\\"/usr/sbin/sshd\\" addr=10.0.0.9 res=success'\\x1dUID=\\"root\\"")
     >>> f[b"pid"], f[b"exe"], f[b"res"], f[b"UID"]
     (b'7', b'"/usr/sbin/sshd"', b'success', b'"root"')
+    >>> parse_fields(b"login pid=1 old auid=4294967295 new auid=0")[b"auid"]
+    b'0'
+    >>> parse_fields(b"comm=\\"x\\" key=(null)ARCH=x86_64 AUID=\\"bob\\"")[b"ARCH"]
+    b'x86_64'
     """
     fields: dict[bytes, bytes] = {}
-    for name, value in _TOKEN.findall(body):
-        if name == b"msg" and value[:1] == b"'":
-            for inner_name, inner_value in _TOKEN.findall(value[1:-1]):
-                fields.setdefault(inner_name, _trim_bare(inner_value))
-            continue
-        if name not in fields:
-            fields[name] = _trim_bare(value)
+    outer, inner = _split_msg(body)
+    _tokens_into(outer, fields, trim=False)
+    if inner is not None:
+        nested: dict[bytes, bytes] = {}
+        _tokens_into(inner, nested, trim=True)
+        for name, value in nested.items():
+            fields.setdefault(name, value)
     return fields
+
+
+def _split_msg(body: bytes) -> tuple[bytes, bytes | None]:
+    """Separate a user-space ``msg='...'`` from the rest of the record."""
+    start = body.find(b"msg='")
+    if start < 0 or (start > 0 and body[start - 1 : start] not in (b" ", b"\x1d")):
+        return body, None
+    gs = body.find(_GS, start)
+    stop = gs if gs >= 0 else len(body)
+    end = body.rfind(b"'", start + 5, stop)
+    if end < 0:
+        return body, None
+    return body[:start] + body[end + 1 :], body[start + 5 : end]
+
+
+def _tokens_into(text: bytes, fields: dict[bytes, bytes], *, trim: bool) -> None:
+    prefix = b""
+    for name, value, word in _TOKEN.findall(text):
+        if word:
+            prefix = word
+            continue
+        if value[:1] not in (b'"', b"{") and b"=" in value:
+            glued = _GLUED.match(value)
+            if glued is not None:
+                value = glued.group(1)
+                _tokens_into(glued.group(2) + b"=" + glued.group(3), fields, trim=trim)
+        if trim:
+            value = _trim_bare(value)
+        if prefix == b"new":
+            fields[name] = value
+        elif prefix == b"old":
+            fields.setdefault(b"old-" + name, value)
+        elif name not in fields:
+            fields[name] = value
+        prefix = b""
 
 
 def _trim_bare(value: bytes) -> bytes:
@@ -68,7 +113,7 @@ _SYSCALL = re.compile(
     rb"a0=([0-9a-fA-F]+) a1=([0-9a-fA-F]+) a2=([0-9a-fA-F]+) a3=[0-9a-fA-F]+ items=\d+ "
     rb"ppid=(\d+) pid=(\d+) auid=(\d+) uid=(\d+) gid=\d+ euid=\d+ suid=\d+ fsuid=\d+ "
     rb"egid=\d+ sgid=\d+ fsgid=\d+ tty=(\S+) ses=(\d+) comm=(\S+) exe=(\S+)"
-    rb"(?: subj=[^\x1d\n]*?)? key=([^\s\x1d]+)"
+    rb"(?: subj=[^\x1d\n]*?)? key=(\"[^\"\n]*\"|[^\s\x1d=\"]+)"
     rb"(?:[\x1d ]ARCH=\S+ SYSCALL=\S+(?: AUID=\"([^\"\n]*)\")? UID=\"([^\"\n]*)\"[^\n]*)?"
     rb"[ \r]*$|)",
     re.M,
@@ -161,4 +206,7 @@ def extract_single(bodies: Sequence[bytes], name: bytes) -> list[bytes]:
     values = pattern.findall(b"\n".join(bodies))
     if len(values) != len(bodies):
         values = [parse_fields(body).get(name, b"") for body in bodies]
+    for i, value in enumerate(values):
+        if b"=" in value and value[:1] not in (b'"', b"{"):  # a glued ENRICHED name
+            values[i] = parse_fields(bodies[i]).get(name, b"")
     return values

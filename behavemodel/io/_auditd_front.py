@@ -281,9 +281,14 @@ def execve_argv(events: list[int], bodies: list[bytes]) -> dict[int, list[str]]:
             if rest.isdigit() and len(rest) <= 9:
                 args.setdefault((int(rest), -1), decode_encoded_bytes(value) or b"")
             elif rest.endswith(b"]") and b"[" in rest:
-                index, _, piece = rest[:-1].partition(b"[")
-                if index.isdigit() and piece.isdigit() and len(index) <= 9 and len(piece) <= 9:
-                    key = (int(index), int(piece))
+                index_text, _, piece_text = rest[:-1].partition(b"[")
+                if (
+                    index_text.isdigit()
+                    and piece_text.isdigit()
+                    and len(index_text) <= 9
+                    and len(piece_text) <= 9
+                ):
+                    key = (int(index_text), int(piece_text))
                     args.setdefault(key, decode_encoded_bytes(value) or b"")
     out: dict[int, list[str]] = {}
     for e, args in parts.items():
@@ -339,20 +344,20 @@ class ScanFront(Front):
                     if m is None:
                         self.bad.append(i)
                     else:  # a prefix (syslog, dmesg) or odd spacing: rewrite canonically
-                        node, rtype, sec, frac, serial, body = m.groups(b"")
-                        head = b"node=" + node + b" " if node else b""
+                        g_node, g_type, g_sec, g_frac, g_serial, g_body = m.groups(b"")
+                        head = b"node=" + g_node + b" " if g_node else b""
                         rewritten[i] = (
                             head
                             + b"type="
-                            + rtype
+                            + g_type
                             + b" msg=audit("
-                            + sec
+                            + g_sec
                             + b"."
-                            + frac
+                            + g_frac
                             + b":"
-                            + serial
+                            + g_serial
                             + b"): "
-                            + body
+                            + g_body
                         )
         if rewritten:
             lines = data.split(b"\n")

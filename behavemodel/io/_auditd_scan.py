@@ -53,6 +53,7 @@ FIELD_NAMES = (
     "item",
     "name",
     "nametype",
+    "objtype",
     "contid",
     "argc",
 )
@@ -231,6 +232,15 @@ def scan(buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_
                         p += 1
                 else:
                     while p < e and buf[p] != _SPACE and buf[p] != _GS:
+                        if buf[p] == _EQ:
+                            # An upper-case ENRICHED name glued to this value (its 0x1D
+                            # byte lost): the value ends where that name begins.
+                            q = p
+                            while q > vs and (65 <= buf[q - 1] <= 90 or buf[q - 1] == 95):
+                                q -= 1
+                            if q < p and q > vs and 65 <= buf[q] <= 90:
+                                p = q
+                                break
                         p += 1
                 ve = p
                 # field id by (length, first, last byte), then confirm the name

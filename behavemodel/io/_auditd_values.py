@@ -71,6 +71,8 @@ def decode_encoded_bytes(raw: bytes) -> bytes | None:
         return None
     if _is_hex(raw):
         return bytes.fromhex(raw.decode("ascii"))
+    if raw[-1:] == b'"' and _is_hex(raw[:-1]):  # a stray quote after hex (seen in the wild)
+        return bytes.fromhex(raw[:-1].decode("ascii"))
     return raw
 
 
@@ -221,8 +223,8 @@ def decode_sockaddr(raw: bytes, big_endian: bool = False) -> SocketAddress:
         path = path.split(b"\x00", 1)[0]
         return SocketAddress("unix", decode_bytes(path) if path else None, None)
     if family == _FAMILY_NETLINK and len(data) >= 8:
-        order = "big" if big_endian else "little"
-        return SocketAddress("netlink", None, int.from_bytes(data[4:8], order))
+        port_id = int.from_bytes(data[4:8], "big" if big_endian else "little")
+        return SocketAddress("netlink", None, port_id)
     if family == _FAMILY_PACKET:
         return SocketAddress("packet", hex_text, None)
     return SocketAddress("other", hex_text, None)

@@ -109,6 +109,17 @@ class TestGrouping:
         events = read(log(syscall(1)), engine)
         assert len(events) == 1
 
+    def test_syslog_and_dmesg_prefixes_are_understood(self, engine: str) -> None:
+        data = log(
+            "Nov 27 10:00:00 web-1 audispd: " + syscall(1),
+            "Nov 27 10:00:00 web-1 audispd: " + record("EXECVE", 1, 'argc=2 a0="id" a1="-u"'),
+            "[  12.5] audit: type=1300 audit(1700000000.200:2): " + syscall(2).split("): ", 1)[1],
+        )
+        events = read(data, engine)
+        assert events["process_cmdline"].tolist() == ["id -u", "id"]
+        assert events["host_name"].tolist()[0] == "web-1"
+        assert events["syscall"].tolist() == ["execve", "execve"]
+
     def test_same_serial_on_two_nodes_are_two_events(self, engine: str) -> None:
         data = log(syscall(1, node="a"), syscall(1, node="b"))
         events = read(data, engine)

@@ -1,0 +1,458 @@
+"""Mergeable baseline statistics over Arrow batches.
+
+The learned state of a :class:`~behavemodel.models.BaselineDetector` is one Arrow
+table, :data:`STATS_SCHEMA`, with a row per (group, feature, key, host):
+
+- ``events``: events behind the key on that host;
+- ``first_time`` / ``last_time``: first and last of those events;
+- ``run_start`` / ``run_end``: the time buckets (``floor(time / bucket)``) in which
+  the key was seen on the host, as sorted, coalesced runs. The number of
+  observations (de-duplicated per host, key and bucket) is the total length of
+  the runs.
+
+Rows whose ``feature`` and ``key`` are null are coverage rows: every event of
+the host counts there, whatever the extractors keep, so the model knows how long
+each group has been watched.
+
+Every column combines exactly (sums, minima, maxima and unions of runs), so
+:func:`merge_stats` gives the same table in any order and for any split of the
+events, and fitting is ``merge_stats([partial_stats(b, config) for b in batches])``.
+These are pure functions over Arrow data: any engine (Dask, Spark's
+``mapInArrow``, Ray's ``map_batches``) can run them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from behavemodel.exceptions import SchemaError
+from behavemodel.features._codes import combine_codes, encode, unique_pairs
+from behavemodel.features._exceptions import FeatureConfigError
+from behavemodel.features._extractors import Extractor, resolve_extractors
+from behavemodel.features._groups import GroupMap
+from behavemodel.features._normalise import PathNormaliser
+from behavemodel.features._observe import (
+    EventCodes,
+    as_event_table,
+    column_needs,
+    key_columns,
+    observe,
+    parse_duration,
+)
+
+__all__ = [
+    "STATS_SCHEMA",
+    "StatsConfig",
+    "merge_stats",
+    "partial_stats",
+]
+
+_TS = pa.timestamp("us", tz="UTC")
+HOST_GROUP = "host_group"
+FEATURE = "feature"
+KEY = "key"
+HOST_NAME = "host_name"
+EVENTS = "events"
+FIRST_TIME = "first_time"
+LAST_TIME = "last_time"
+RUN_START = "run_start"
+RUN_END = "run_end"
+
+#: Schema of the learned statistics (``key`` holds components joined by NUL).
+STATS_SCHEMA = pa.schema(
+    [
+        pa.field(HOST_GROUP, pa.string(), nullable=False),
+        pa.field(FEATURE, pa.string()),
+        pa.field(KEY, pa.string()),
+        pa.field(HOST_NAME, pa.string(), nullable=False),
+        pa.field(EVENTS, pa.int64(), nullable=False),
+        pa.field(FIRST_TIME, _TS, nullable=False),
+        pa.field(LAST_TIME, _TS, nullable=False),
+        pa.field(RUN_START, pa.list_(pa.int64()), nullable=False),
+        pa.field(RUN_END, pa.list_(pa.int64()), nullable=False),
+    ]
+)
+_PYARROW_MAJOR = int(pa.__version__.split(".")[0])
+_SORT_KEYS = [
+    (HOST_GROUP, "ascending"),
+    (FEATURE, "ascending"),
+    (KEY, "ascending"),
+    (HOST_NAME, "ascending"),
+]
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    """What :func:`partial_stats` computes: extractors, normalisation, groups, bucket.
+
+    Parameters
+    ----------
+    extractors : sequence of Extractor or str, optional
+        Defaults to the five built-in features.
+    normaliser : PathNormaliser, optional
+    groups : GroupMap, optional
+    bucket : str or timedelta, default "1h"
+        Observations are de-duplicated per host, key and bucket.
+
+    Examples
+    --------
+    >>> from behavemodel.models import StatsConfig
+    >>> config = StatsConfig(["NetworkProcesses"], bucket="30min")
+    >>> config.to_dict()["bucket"]
+    '0 days 00:30:00'
+    >>> StatsConfig.from_dict(config.to_dict()).to_dict() == config.to_dict()
+    True
+    """
+
+    extractors: tuple[Extractor, ...] | Sequence[Extractor | str] | None = None
+    normaliser: PathNormaliser | None = None
+    groups: GroupMap | Mapping[str, str] | None = None
+    bucket: str | pd.Timedelta = "1h"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extractors", tuple(resolve_extractors(self.extractors)))
+        if self.normaliser is None:
+            object.__setattr__(self, "normaliser", PathNormaliser())
+        elif not isinstance(self.normaliser, PathNormaliser):
+            raise FeatureConfigError(
+                f"The normaliser must be a PathNormaliser. Got {self.normaliser!r} instead."
+            )
+        if self.groups is None:
+            object.__setattr__(self, "groups", GroupMap())
+        elif isinstance(self.groups, Mapping):
+            object.__setattr__(self, "groups", GroupMap.from_mapping(self.groups))
+        elif not isinstance(self.groups, GroupMap):
+            raise FeatureConfigError(
+                "The groups must be a GroupMap or a host -> group dict. "
+                f"Got {self.groups!r} instead."
+            )
+        object.__setattr__(self, "bucket", parse_duration(self.bucket, "bucket", allow_zero=False))
+
+    @property
+    def bucket_us(self) -> int:
+        """The bucket width in microseconds."""
+        return int(pd.Timedelta(self.bucket) // pd.Timedelta(1, "us"))
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [e.name for e in self._extractors]
+
+    @property
+    def _extractors(self) -> tuple[Extractor, ...]:
+        return self.extractors  # type: ignore[return-value]
+
+    @property
+    def _normaliser(self) -> PathNormaliser:
+        return self.normaliser  # type: ignore[return-value]
+
+    @property
+    def _groups(self) -> GroupMap:
+        return self.groups  # type: ignore[return-value]
+
+    def columns(self) -> tuple[list[str], list[str], dict[str, str]]:
+        """Required columns, optional columns, and which feature needs each column."""
+        required, optional = key_columns(self._extractors, self._groups)
+        return required, optional, column_needs(self._extractors)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able form stored in model files."""
+        return {
+            "extractors": [e.to_dict() for e in self._extractors],
+            "normaliser": self._normaliser.to_dict(),
+            "groups": self._groups.to_dict(),
+            "bucket": str(pd.Timedelta(self.bucket)),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StatsConfig:
+        """Rebuild a configuration from :meth:`to_dict` output."""
+        try:
+            return cls(
+                extractors=[Extractor.from_dict(e) for e in data["extractors"]],
+                normaliser=PathNormaliser.from_dict(data["normaliser"]),
+                groups=GroupMap.from_dict(data["groups"]),
+                bucket=data["bucket"],
+            )
+        except (KeyError, TypeError) as exc:
+            raise FeatureConfigError(
+                "A StatsConfig description needs 'extractors', 'normaliser', 'groups' and "
+                f"'bucket'. Got {data!r} instead ({exc})."
+            ) from None
+
+
+def empty_stats() -> pa.Table:
+    """A statistics table with no rows."""
+    return STATS_SCHEMA.empty_table()
+
+
+def partial_stats(batch: Any, config: StatsConfig) -> pa.Table:
+    """Count one batch of events: the map step of fitting.
+
+    Parameters
+    ----------
+    batch : pyarrow.RecordBatch, pyarrow.Table or pandas.DataFrame
+        Canonical events (only the columns the extractors read are needed).
+    config : StatsConfig
+
+    Returns
+    -------
+    pyarrow.Table
+        Statistics in :data:`STATS_SCHEMA`, sorted by group, feature, key, host.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from behavemodel import schema
+    >>> from behavemodel.models import StatsConfig, merge_stats, partial_stats
+    >>> events = schema.conform(pd.DataFrame({
+    ...     "time": pd.to_datetime(["2024-01-01T00:00:00Z", "2024-01-01T03:00:00Z"]),
+    ...     "host_name": ["web-01", "web-02"], "event_type": ["process_start"] * 2,
+    ...     "process_exe": ["/usr/sbin/nginx"] * 2, "user_name": ["www-data"] * 2,
+    ...     "event_id": ["a", "b"], "source_format": ["canonical"] * 2,
+    ... }), fill_missing=True)
+    >>> config = StatsConfig(["ProcessOwners"])
+    >>> a = partial_stats(events.slice(0, 1), config)
+    >>> b = partial_stats(events.slice(1), config)
+    >>> merge_stats([a, b]).equals(partial_stats(events, config))
+    True
+    >>> columns = ["host_group", "feature", "host_name", "events"]
+    >>> merge_stats([a, b]).select(columns).to_pylist()[:2]
+    [{'host_group': 'web-01', 'feature': None, 'host_name': 'web-01', 'events': 1}, \
+{'host_group': 'web-01', 'feature': 'ProcessOwners', 'host_name': 'web-01', 'events': 1}]
+    """
+    required, optional, needs = config.columns()
+    table = as_event_table(batch, required, optional=optional, who="partial_stats", needs=needs)
+    if table.num_rows == 0:
+        return empty_stats()
+    codes = EventCodes.build(table, config._groups)
+    bucket_us = config.bucket_us
+    pieces = []
+    valid = np.flatnonzero((codes.group >= 0) & (codes.host >= 0))
+    if len(valid):
+        pieces.append(
+            _aggregate(codes, valid, np.zeros(len(valid), np.int64), None, None, bucket_us)
+        )
+    for keyed in observe(table, config._extractors, config._normaliser, codes):
+        if len(keyed.rows):
+            pieces.append(
+                _aggregate(
+                    codes, keyed.rows, keyed.key, keyed.key_values, keyed.extractor.name, bucket_us
+                )
+            )
+    if not pieces:
+        return empty_stats()
+    return _sorted(pa.concat_tables(pieces))
+
+
+def _aggregate(
+    codes: EventCodes,
+    rows: np.ndarray,
+    key: np.ndarray,
+    key_values: pa.Array | None,
+    feature: str | None,
+    bucket_us: int,
+) -> pa.Table:
+    group, host, time = codes.group[rows], codes.host[rows], codes.time[rows]
+    n_keys = 1 if key_values is None else len(key_values)
+    ids, (ug, uh, uk) = combine_codes(
+        [group, host, key], [len(codes.group_values), len(codes.host_values), n_keys]
+    )
+    n = len(ug)
+    events = np.bincount(ids, minlength=n).astype(np.int64)
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first, ids, time)
+    np.maximum.at(last, ids, time)
+    buckets = time // bucket_us
+    b0 = int(buckets.min())
+    owner, bucket = unique_pairs(ids, buckets - b0, int(buckets.max() - b0 + 1))
+    bucket = bucket + b0
+    run_owner, run_start, run_end = _union_runs(owner, bucket, bucket, presorted=True)
+    if key_values is None:
+        keys = pa.nulls(n, pa.string())
+    else:
+        keys = key_values.take(pa.array(uk))
+    return pa.table(
+        [
+            codes.group_values.take(pa.array(ug)),
+            pa.array([feature] * n, pa.string()),
+            keys,
+            codes.host_values.take(pa.array(uh)),
+            pa.array(events),
+            pa.array(first, pa.int64()).cast(_TS),
+            pa.array(last, pa.int64()).cast(_TS),
+            *_run_lists(run_owner, run_start, run_end, n),
+        ],
+        schema=STATS_SCHEMA,
+    )
+
+
+def _union_runs(
+    owner: np.ndarray, start: np.ndarray, end: np.ndarray, *, presorted: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coalesce inclusive integer intervals per owner (overlapping or adjacent ones merge).
+
+    Returns the runs sorted by owner, then start. ``presorted`` says the input
+    already is.
+    """
+    if len(owner) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty
+    if not presorted:
+        order = np.lexsort((start, owner))
+        owner, start, end = owner[order], start[order], end[order]
+    base = int(start.min())
+    width = int(end.max()) - base + 2
+    keyed_end = owner * width + (end - base)
+    reach = np.maximum.accumulate(keyed_end)
+    keyed_start = owner * width + (start - base)
+    new = np.ones(len(owner), dtype=bool)
+    new[1:] = (owner[1:] != owner[:-1]) | (keyed_start[1:] > reach[:-1] + 1)
+    first = np.flatnonzero(new)
+    return owner[first], start[first], np.maximum.reduceat(end, first)
+
+
+def _run_lists(
+    owner: np.ndarray, start: np.ndarray, end: np.ndarray, n: int
+) -> tuple[pa.ListArray, pa.ListArray]:
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(owner, minlength=n), out=offsets[1:])
+    off = pa.array(offsets, pa.int32())
+    return (
+        pa.ListArray.from_arrays(off, pa.array(start, pa.int64())),
+        pa.ListArray.from_arrays(off, pa.array(end, pa.int64())),
+    )
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    """Canonical row order: group, feature, key, host, coverage rows (null feature) first."""
+    if _PYARROW_MAJOR >= 25:
+        table = table.sort_by([(name, order, "at_start") for name, order in _SORT_KEYS])
+    else:  # pragma: no cover - older pyarrow only takes one null placement
+        table = table.sort_by(_SORT_KEYS, null_placement="at_start")
+    return table.combine_chunks()
+
+
+def check_stats(table: Any, what: str = "statistics table") -> pa.Table:
+    """Return ``table`` cast to :data:`STATS_SCHEMA`, or raise a SchemaError naming columns."""
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    if not isinstance(table, pa.Table):
+        raise SchemaError(
+            f"A {what} must be a pyarrow Table in STATS_SCHEMA. Got {type(table).__name__} "
+            "instead; build one with partial_stats()."
+        )
+    missing = [n for n in STATS_SCHEMA.names if n not in table.column_names]
+    if missing:
+        raise SchemaError(
+            f"The {what} lacks the column(s) {missing}; it must follow STATS_SCHEMA "
+            "(build it with partial_stats()).",
+            missing,
+        )
+    try:
+        return table.select(STATS_SCHEMA.names).cast(STATS_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise SchemaError(f"The {what} does not follow STATS_SCHEMA: {exc}.") from None
+
+
+def merge_stats(tables: Sequence[pa.Table]) -> pa.Table:
+    """Combine statistics tables: the reduce step of fitting.
+
+    Associative and commutative: any grouping and order of the inputs gives the
+    same table, equal to the statistics of all their events at once.
+
+    Parameters
+    ----------
+    tables : sequence of pyarrow.Table
+        Outputs of :func:`partial_stats` or :func:`merge_stats`.
+
+    Returns
+    -------
+    pyarrow.Table
+        In :data:`STATS_SCHEMA`, sorted by group, feature, key, host.
+    """
+    checked = [check_stats(t) for t in tables]
+    checked = [t for t in checked if t.num_rows]
+    if not checked:
+        return empty_stats()
+    table = pa.concat_tables(checked).combine_chunks()
+    column_codes, column_values = [], []
+    for name in (HOST_GROUP, FEATURE, KEY, HOST_NAME):
+        codes, values = encode(table.column(name))
+        column_codes.append(codes + 1)  # null -> 0
+        column_values.append(values)
+    ids, parts = combine_codes(column_codes, [len(v) + 1 for v in column_values])
+    n = len(parts[0])
+    events = np.zeros(n, dtype=np.int64)
+    np.add.at(events, ids, table.column(EVENTS).to_numpy())
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first, ids, table.column(FIRST_TIME).cast(pa.int64()).to_numpy())
+    np.maximum.at(last, ids, table.column(LAST_TIME).cast(pa.int64()).to_numpy())
+    starts = table.column(RUN_START).combine_chunks()
+    ends = table.column(RUN_END).combine_chunks()
+    parent = pc.list_parent_indices(starts).to_numpy()
+    run_owner, run_start, run_end = _union_runs(
+        ids[parent],
+        pc.list_flatten(starts).to_numpy(),
+        pc.list_flatten(ends).to_numpy(),
+    )
+    decoded = []
+    for codes, values in zip(parts, column_values, strict=True):
+        indices = pa.array(codes - 1, mask=codes == 0, type=pa.int64())
+        decoded.append(values.take(indices))
+    merged = pa.table(
+        [
+            *decoded,
+            pa.array(events),
+            pa.array(first, pa.int64()).cast(_TS),
+            pa.array(last, pa.int64()).cast(_TS),
+            *_run_lists(run_owner, run_start, run_end, n),
+        ],
+        schema=STATS_SCHEMA,
+    )
+    return _sorted(merged)
+
+
+def observations(stats: pa.Table) -> np.ndarray:
+    """Observations per row: the total length of its runs."""
+    starts = stats.column(RUN_START).combine_chunks()
+    ends = stats.column(RUN_END).combine_chunks()
+    lengths = pc.list_flatten(ends).to_numpy() - pc.list_flatten(starts).to_numpy() + 1
+    parent = pc.list_parent_indices(starts).to_numpy()
+    return np.bincount(parent, weights=lengths, minlength=stats.num_rows).astype(np.int64)
+
+
+def stats_for_observations(rows: pd.DataFrame, bucket_us: int) -> pa.Table:
+    """Statistics for explicit observations (``accept``): one run of one bucket each.
+
+    ``rows`` has columns host_group, feature, key, host_name, time (int64 us), events.
+    """
+    if rows.empty:
+        return empty_stats()
+    time = rows["time"].to_numpy(np.int64)
+    bucket = time // bucket_us
+    n = len(rows)
+    off = pa.array(np.arange(n + 1, dtype=np.int32))
+    table = pa.table(
+        [
+            pa.array(rows[HOST_GROUP].tolist(), pa.string()),
+            pa.array(rows[FEATURE].tolist(), pa.string()),
+            pa.array(rows[KEY].tolist(), pa.string()),
+            pa.array(rows[HOST_NAME].tolist(), pa.string()),
+            pa.array(rows[EVENTS].to_numpy(np.int64)),
+            pa.array(time, pa.int64()).cast(_TS),
+            pa.array(time, pa.int64()).cast(_TS),
+            pa.ListArray.from_arrays(off, pa.array(bucket, pa.int64())),
+            pa.ListArray.from_arrays(off, pa.array(bucket, pa.int64())),
+        ],
+        schema=STATS_SCHEMA,
+    )
+    return merge_stats([table])
