@@ -1,90 +1,22 @@
-"""The ``behavemodel`` command: a thin shell over the library.
-
-One function per subcommand. Library errors become exit codes only here:
-0 success and no deviations, 1 deviations found, 2 usage or input error.
-Everything printed that came from the data goes through :func:`safe_text`, so
-hostile command lines or host names cannot move the cursor, clear the screen
-or forge output lines.
-"""
+"""``behavemodel parse``: raw audit logs to canonical Parquet."""
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator
-from functools import wraps
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from behavemodel._version import __version__
-from behavemodel.exceptions import BehaveModelError
+from behavemodel.cli._common import library_errors, progress, safe_text
 
-__all__ = ["main", "safe_text"]
-
-EXIT_OK, EXIT_DEVIATIONS, EXIT_ERROR = 0, 1, 2
-
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["parse_command"]
 
 
-def safe_text(value: object, limit: int = 200) -> str:
-    """Render a value from the data for a terminal: no control characters.
-
-    Examples
-    --------
-    >>> safe_text("web-01")
-    'web-01'
-    >>> safe_text("evil\\x1b[2J\\nfake line")
-    'evil\\\\x1b[2J\\\\nfake line'
-    """
-    text = str(value)
-    out = []
-    for ch in text:
-        if ch.isprintable() or ch == " ":
-            out.append(ch)
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    rendered = "".join(out)
-    return rendered if len(rendered) <= limit else rendered[: limit - 1] + "…"
-
-
-def _fail(message: str) -> None:
-    click.echo(f"behavemodel: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
-def library_errors(func: F) -> F:
-    """Turn library and input errors into one line on stderr and exit code 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (BehaveModelError, ValueError, OSError) as exc:
-            _fail(safe_text(exc, limit=2000))
-
-    return wrapper  # type: ignore[return-value]
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="behavemodel")
-def main() -> None:
-    """Learn how each group of Linux servers behaves; flag what deviates.
-
-    \b
-    Typical flow:
-      behavemodel parse /var/log/audit/ -o events.parquet
-      behavemodel fit events.parquet -o model.bmz
-      behavemodel score model.bmz new-events.parquet -o alerts.parquet
-
-    Exit codes: 0 ok (no deviations), 1 deviations found, 2 usage or input error.
-    """
-
-
-@main.command("parse")
+@click.command("parse")
 @click.argument("audit_logs", nargs=-1, required=True, metavar="AUDIT_LOG...")
 @click.option(
     "-o",
@@ -154,7 +86,7 @@ def parse_command(
         list(audit_logs), host=host, on_error=on_error, jobs=jobs, users=users,  # type: ignore[arg-type]
         report=report,
     )  # fmt: skip
-    write_events(summary.watch(_progress(batches, "parsing")), output)
+    write_events(summary.watch(progress(batches, "parsing")), output)
     if errors_path is not None:
         with open(errors_path, "w", encoding="utf-8") as fh:
             for e in report.errors:
@@ -234,17 +166,3 @@ class _Summary:
                 click.echo(f"  {safe_text(key, 60):<30} {count:>10,}")
             if len(hosts) > 10:
                 click.echo(f"  ... and {len(hosts) - 10} more")
-
-
-def _progress(items: Iterator[pa.RecordBatch], what: str) -> Iterator[pa.RecordBatch]:
-    """A tqdm bar of events on stderr when it is a terminal."""
-    from tqdm import tqdm
-
-    with tqdm(desc=what, unit=" events", disable=not sys.stderr.isatty(), leave=False) as bar:
-        for batch in items:
-            bar.update(batch.num_rows)
-            yield batch
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,0 +1,44 @@
+"""The ``behavemodel`` command: a thin shell over the library.
+
+One function per subcommand, grouped in small modules by stage. Library errors
+become exit codes only here: 0 success and no deviations, 1 deviations found,
+2 usage or input error. Everything printed that came from the data goes through
+:func:`safe_text`, so hostile command lines or host names cannot move the cursor,
+clear the screen or forge output lines.
+"""
+
+from __future__ import annotations
+
+import click
+
+from behavemodel._version import __version__
+from behavemodel.cli._common import EXIT_DEVIATIONS, EXIT_ERROR, EXIT_OK, safe_text
+
+__all__ = ["EXIT_DEVIATIONS", "EXIT_ERROR", "EXIT_OK", "main", "safe_text"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="behavemodel")
+def main() -> None:
+    """Learn how each group of Linux servers behaves; flag what deviates.
+
+    \b
+    Typical flow:
+      behavemodel parse /var/log/audit/ -o events.parquet
+      behavemodel fit events.parquet -o model.bmz
+      behavemodel score model.bmz new-events.parquet -o alerts.parquet
+
+    Exit codes: 0 ok (no deviations), 1 deviations found, 2 usage or input error.
+    """
+
+
+def _register() -> None:
+    from behavemodel.cli._parse import parse_command
+
+    main.add_command(parse_command)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
