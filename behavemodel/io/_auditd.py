@@ -32,7 +32,7 @@ from behavemodel.io._auditd_chunk import (
 )
 from behavemodel.io._sources import Source, Stream, open_input, resolve_streams
 
-__all__ = ["ParseReport", "iter_auditd", "read_auditd"]
+__all__ = ["AuditdParser", "ParseReport", "iter_auditd", "read_auditd"]
 
 OnError = Literal["raise", "skip", "collect"]
 _ON_ERROR = ("raise", "skip", "collect")
@@ -298,6 +298,142 @@ def read_auditd(
     if on_error == "collect":
         return events, report.errors_frame()
     return events
+
+
+# --- incremental parsing ----------------------------------------------------------
+
+
+class AuditdParser:
+    """Parse an audit log that arrives piece by piece (a followed file, a socket).
+
+    :meth:`feed` takes any bytes (lines may be cut anywhere) and returns the
+    events completed so far; :meth:`flush` ends the input. Events still waiting
+    for records and the process history live in the parser, and
+    :meth:`checkpoint` / :meth:`restore` save and restore them as plain JSON
+    data, so a restarted reader continues exactly where it stopped.
+
+    Parameters
+    ----------
+    host, users, window, engine
+        As in :func:`iter_auditd`.
+    on_error : {"skip", "collect", "raise"}, default "skip"
+        A long-running reader usually reports bad lines and goes on.
+    name : str
+        Shown as the file name of reported lines.
+    max_processes : int, default 65536
+        Processes remembered for parent_exe; the least recently seen are
+        forgotten first, so memory stays bounded over days of input.
+
+    Examples
+    --------
+    >>> parser = AuditdParser(host="web-1")
+    >>> line = (b'type=SYSCALL msg=audit(1700000000.1:7): arch=c000003e syscall=42 '
+    ...         b'success=yes exit=0 a0=3 a1=0 a2=10 a3=0 items=0 ppid=1 pid=9 auid=0 '
+    ...         b'uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) '
+    ...         b'ses=1 comm="nc" exe="/usr/bin/nc" key=(null)\\n')
+    >>> parser.feed(line[:50]) is None  # half a line: nothing yet
+    True
+    >>> parser.feed(line[50:]) is None  # complete, but may still get records
+    True
+    >>> parser.flush().column("process_exe").to_pylist()
+    ['/usr/bin/nc']
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str | None = None,
+        users: Mapping[int, str] | None = None,
+        window: float = 2.0,
+        engine: Engine = "auto",
+        on_error: OnError = "skip",
+        name: str = "<stream>",
+        max_processes: int = 65_536,
+    ) -> None:
+        _check_on_error(on_error)
+        self.options = ParseOptions(host=host, window=window, users=users, engine=engine)
+        self.on_error: OnError = on_error
+        self.report = ParseReport(files=[name])
+        self._files = [name]
+        self._partial = b""
+        self._line = 1
+        self._carry: LineBlock | None = None
+        self._history = _ProcessHistory(name, max_processes=max_processes)
+
+    def feed(self, data: bytes) -> pa.Table | None:
+        """Add bytes; return the events they completed (or None)."""
+        data = self._partial + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self._partial = data
+            return None
+        self._partial = data[cut + 1 :]
+        return self._parse(data[:cut], final=False)
+
+    def flush(self) -> pa.Table | None:
+        """End of input: return every remaining event, complete or not."""
+        data, self._partial = self._partial, b""
+        if data:
+            return self._parse(data, final=True)
+        if self._carry is not None and self._carry.n_lines:
+            block, self._carry = self._carry, None
+            return self._finish(parse_block(block, final=True, options=self.options))
+        return None
+
+    def _parse(self, data: bytes, *, final: bool) -> pa.Table | None:
+        block = _lines_block(data, 0, self._line, self._files)
+        self._line += block.n_lines
+        self.report.lines_read += block.n_lines
+        result = parse_block(_join(self._carry, block), final=final, options=self.options)
+        self._carry = result.carry
+        return self._finish(result)
+
+    def _finish(self, result: ChunkResult) -> pa.Table | None:
+        self.report._absorb(result, self.on_error)
+        if result.table is None or result.table.num_rows == 0:
+            return None
+        table = self._history.apply(result.table)
+        self.report.events += table.num_rows
+        return table
+
+    @property
+    def pending_lines(self) -> int:
+        """Lines held for events that are not complete yet (plus a cut line)."""
+        return (self._carry.n_lines if self._carry is not None else 0) + bool(self._partial)
+
+    def checkpoint(self) -> dict[str, Any]:
+        """The parser's state as JSON-able data (see :meth:`restore`)."""
+        carry = self._carry
+        return {
+            "version": 1,
+            "partial": self._partial.decode("latin-1"),
+            "line": self._line,
+            "carry": None if carry is None else carry.data.decode("latin-1"),
+            "carry_lines": None if carry is None else carry.line_no.tolist(),
+            "processes": [list(row) for row in self._history.export_state()],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> AuditdParser:
+        """Continue from a :meth:`checkpoint` (returns self)."""
+        if state.get("version") != 1:
+            raise ValueError(
+                f"Cannot restore an AuditdParser checkpoint of version {state.get('version')!r};"
+                " this version reads version 1."
+            )
+        self._partial = str(state["partial"]).encode("latin-1")
+        self._line = int(state["line"])
+        if state.get("carry") is not None:
+            lines = np.asarray(state["carry_lines"], dtype=np.int64)
+            self._carry = LineBlock(
+                data=str(state["carry"]).encode("latin-1"),
+                line_file=np.zeros(len(lines), np.int32),
+                line_no=lines,
+                files=self._files,
+            )
+        self._history.merge_state(
+            [(row[0], int(row[1]), row[2], row[3]) for row in state.get("processes", [])]
+        )
+        return self
 
 
 # --- serial parsing ---------------------------------------------------------------
@@ -602,10 +738,24 @@ class _ProcessHistory:
     maps to whichever process held it most recently.
     """
 
-    def __init__(self, stream_name: str) -> None:
+    def __init__(self, stream_name: str, max_processes: int | None = None) -> None:
         self._stream = stream_name
         self._host_codes: dict[str | None, int] = {}
         self._last: dict[int, tuple[str | None, str | None]] = {}
+        self._max = max_processes
+
+    def _remember(self, keys: list[int], values: list[tuple[str | None, str | None]]) -> None:
+        last = self._last
+        if self._max is None:
+            last.update(zip(keys, values, strict=True))
+            return
+        for key in keys:  # re-insert so the dict stays ordered by recency
+            last.pop(key, None)
+        last.update(zip(keys, values, strict=True))
+        excess = len(last) - self._max
+        if excess > 0:
+            for key in list(itertools.islice(last, excess)):
+                del last[key]
 
     def _host_keys(self, table: pa.Table) -> np.ndarray:
         encoded = table.column(s.HOST_NAME).combine_chunks().dictionary_encode()
@@ -672,12 +822,9 @@ class _ProcessHistory:
         if len(rows):
             last = hist.drop_duplicates("key", keep="last")
             last_rows = last["order"].to_numpy()
-            self._last.update(
-                zip(
-                    last["key"].tolist(),
-                    zip(exe[last_rows].tolist(), comm[last_rows].tolist(), strict=True),
-                    strict=True,
-                )
+            self._remember(
+                last["key"].tolist(),
+                list(zip(exe[last_rows].tolist(), comm[last_rows].tolist(), strict=True)),
             )
         return _with_parents(table, parent_exe, parent_name), missing
 
@@ -708,9 +855,8 @@ class _ProcessHistory:
     def merge_state(self, rows: list[tuple[str | None, int, str | None, str | None]]) -> None:
         """Overlay processes remembered elsewhere (they are more recent)."""
         codes = self._host_codes
-        for host, pid, exe, comm in rows:
-            code = codes.setdefault(host, len(codes))
-            self._last[(code << 32) | pid] = (exe, comm)
+        keys = [(codes.setdefault(host, len(codes)) << 32) | pid for host, pid, _, _ in rows]
+        self._remember(keys, [(exe, comm) for _, _, exe, comm in rows])
 
 
 def _with_parents(table: pa.Table, parent_exe: np.ndarray, parent_name: np.ndarray) -> pa.Table:

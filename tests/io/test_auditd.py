@@ -18,7 +18,7 @@ import pytest
 
 from behavemodel import schema as s
 from behavemodel.exceptions import ParseError
-from behavemodel.io import ParseReport, iter_auditd, read_auditd
+from behavemodel.io import AuditdParser, ParseReport, iter_auditd, read_auditd
 from behavemodel.io._auditd_front import scanner_available
 
 ENGINES = [
@@ -532,3 +532,59 @@ def test_output_conforms_to_the_schema() -> None:
     assert isinstance(frame, pd.DataFrame)
     assert str(frame["process_pid"].dtype) == "int64[pyarrow]"
     assert np.array_equal(frame.columns, s.CANONICAL_SCHEMA.names)
+
+
+class TestAuditdParser:
+    def lines(self) -> bytes:
+        out = []
+        for serial in range(1, 200):
+            t = f"17000{serial:05d}.100"
+            out += [
+                syscall(serial, t=t, pid=1000 + serial, ppid=999 + serial),
+                record("EXECVE", serial, f'argc=2 a0="x" a1="{serial}"', t=t),
+            ]
+        out.insert(50, "garbage line")
+        return ("\n".join(out) + "\n").encode()
+
+    def test_feeding_pieces_equals_reading_the_whole(self) -> None:
+        data = self.lines()
+        whole = pa.Table.from_batches(list(iter_auditd(io.BytesIO(data), on_error="skip")))
+        parser = AuditdParser()
+        rng = np.random.default_rng(0)
+        cuts = np.sort(rng.integers(0, len(data), 40))
+        tables = []
+        for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True):
+            got = parser.feed(data[a:b])
+            if got is not None:
+                tables.append(got)
+        final = parser.flush()
+        if final is not None:
+            tables.append(final)
+        fed = pa.concat_tables(tables)
+        assert fed.column("event_id").to_pylist() == whole.column("event_id").to_pylist()
+        assert fed.column("parent_exe").equals(whole.column("parent_exe"))
+        assert parser.report.lines_reported == 1
+        assert parser.report.lines_read == parser.report.lines_used + 1
+
+    def test_checkpoint_and_restore_lose_and_repeat_nothing(self) -> None:
+        import json
+
+        data = self.lines()
+        half = len(data) // 2 + 17  # mid-line
+        first = AuditdParser()
+        seen = [t for t in [first.feed(data[:half])] if t is not None]
+        state = json.loads(json.dumps(first.checkpoint()))
+        second = AuditdParser().restore(state)
+        for table in (second.feed(data[half:]), second.flush()):
+            if table is not None:
+                seen.append(table)
+        ids = pa.concat_tables(seen).column("event_id").to_pylist()
+        assert len(ids) == len(set(ids)) == 199
+        parents = pa.concat_tables(seen).column("parent_exe")
+        assert parents.null_count == 1  # only the first exec's parent is unknown
+
+    def test_process_memory_is_bounded(self) -> None:
+        parser = AuditdParser(max_processes=10)
+        parser.feed(self.lines())
+        parser.flush()
+        assert len(parser._history._last) == 10
