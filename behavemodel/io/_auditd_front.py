@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from behavemodel.io._auditd_fields import (
     SYSCALL_FIELDS,
@@ -310,17 +309,6 @@ def _binary_array(offsets: np.ndarray, data: np.ndarray, present: np.ndarray) ->
     )
 
 
-def _coded_from_arrow(arr: pa.Array) -> Coded:
-    encoded = pc.dictionary_encode(arr)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    codes = (
-        np.where(pd.isna(codes), -1, codes).astype(np.int64)
-        if encoded.null_count
-        else (codes.astype(np.int64))
-    )
-    return Coded(codes, encoded.dictionary.to_pylist())
-
-
 class ScanFront(Front):
     """Front over the compiled byte scanner."""
 
@@ -374,7 +362,7 @@ class ScanFront(Front):
         self._data = data
         self._line_s, self._line_e = line_s, line_e
         self.line_idx = li = np.flatnonzero(ok)
-        self._fs, self._fe = fs[li], fe[li]
+        self._fs, self._fe = fs, fe  # indexed through line_idx: no copies
         self._ts_s, self._ts_e = ts_s[li], ts_e[li]
         self.sec, self.frac_us, self.serial = sec[li], frac[li], serial[li]
         nodes = self._gather_coded(node_s[li], node_e[li])
@@ -398,8 +386,11 @@ class ScanFront(Front):
 
     def _gather_coded(self, starts: np.ndarray, ends: np.ndarray) -> Coded:
         assert _scan is not None
-        offsets, data, present = _scan.gather(self._buf, starts, ends)
-        return _coded_from_arrow(_binary_array(offsets, data, present))
+        codes, first = _scan.encode_ranges(self._buf, starts, ends)
+        data = self._data
+        uniques = [data[a:b] for a, b in zip(starts[first].tolist(), ends[first].tolist(),
+                                             strict=True)]  # fmt: skip
+        return Coded(codes, uniques)
 
     def group(self) -> tuple[np.ndarray, np.ndarray]:
         assert _scan is not None
@@ -416,15 +407,17 @@ class ScanFront(Front):
 
     def strings(self, rows: np.ndarray, record_type: str, field: str) -> Coded:
         f = self._field(field)
-        return self._gather_coded(self._fs[rows, f], self._fe[rows, f])
+        lines = self.line_idx[rows]
+        return self._gather_coded(self._fs[lines, f], self._fe[lines, f])
 
     def integers(
         self, rows: np.ndarray, record_type: str, field: str, base: int = 10
     ) -> tuple[np.ndarray, np.ndarray]:
         assert _scan is not None
         f = self._field(field)
+        lines = self.line_idx[rows]
         parse = _scan.parse_decimal if base == 10 else _scan.parse_hex
-        return parse(self._buf, self._fs[rows, f], self._fe[rows, f])
+        return parse(self._buf, self._fs[lines, f], self._fe[lines, f])
 
     def bodies(self, rows: np.ndarray) -> list[bytes]:
         data = self._data

@@ -19,6 +19,7 @@ from numba import njit
 __all__ = [
     "FIELD_NAMES",
     "build_cmdlines",
+    "encode_ranges",
     "gather",
     "group_events",
     "parse_decimal",
@@ -436,6 +437,54 @@ def gather(buf, starts, ends):  # type: ignore[no-untyped-def]
                 pos += 1
         offsets[k + 1] = pos
     return offsets, data, present
+
+
+@njit(cache=True, nogil=True)
+def encode_ranges(buf, starts, ends):  # type: ignore[no-untyped-def]
+    """Dictionary-encode byte ranges: (code per range, index of each code's first range).
+
+    Absent ranges (start < 0) get code -1. Equal bytes get equal codes, in
+    first-seen order; nothing is copied.
+    """
+    m = starts.shape[0]
+    size = 1
+    while size < 2 * m + 2:
+        size *= 2
+    mask = size - 1
+    slots = np.full(size, -1, np.int64)
+    codes = np.full(m, -1, np.int64)
+    first = np.empty(m, np.int64)
+    n_codes = 0
+    for k in range(m):
+        s = starts[k]
+        e = ends[k]
+        if s < 0 or e < s:
+            continue
+        h = 1469598103934665603
+        for p in range(s, e):
+            h = (h ^ buf[p]) * 1099511628211
+        h = (h ^ (e - s)) & mask
+        while True:
+            c = slots[h]
+            if c < 0:
+                slots[h] = n_codes
+                codes[k] = n_codes
+                first[n_codes] = k
+                n_codes += 1
+                break
+            f = first[c]
+            fs = starts[f]
+            if ends[f] - fs == e - s:
+                same = True
+                for p in range(e - s):
+                    if buf[fs + p] != buf[s + p]:
+                        same = False
+                        break
+                if same:
+                    codes[k] = c
+                    break
+            h = (h + 1) & mask
+    return codes, first[:n_codes]
 
 
 @njit(cache=True, nogil=True)
