@@ -2,30 +2,62 @@
 
 The public API is re-exported here; see the README for a tour.
 
-- Read: :func:`read_auditd`, :func:`iter_auditd`, :func:`write_events`.
+- Read: :func:`read_auditd`, :func:`iter_auditd`, :class:`AuditdParser`,
+  :func:`write_events`.
 - Extract: :class:`Extractor` and the built-in features, :class:`GroupMap`,
   :class:`PathNormaliser`, :func:`extract`.
 - Learn, then monitor: :class:`BaselineDetector`, :func:`merge_models`.
+
+Heavy parts (scikit-learn, the feature code) are imported on first use, so
+``import behavemodel`` and the CLI start quickly.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from behavemodel import schema
 from behavemodel._version import __version__
 from behavemodel.exceptions import BehaveModelError, ParseError, SchemaError
-from behavemodel.features import (
-    Extractor,
-    FileWriters,
-    GroupMap,
-    NetworkPorts,
-    NetworkProcesses,
-    ParentNames,
-    PathNormaliser,
-    ProcessOwners,
-    extract,
-)
-from behavemodel.io import ParseReport, iter_auditd, read_auditd, write_events
-from behavemodel.models import BaselineDetector, merge_models
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from behavemodel.features import (
+        Extractor,
+        FileWriters,
+        GroupMap,
+        NetworkPorts,
+        NetworkProcesses,
+        ParentNames,
+        PathNormaliser,
+        ProcessOwners,
+        extract,
+    )
+    from behavemodel.io import AuditdParser, ParseReport, iter_auditd, read_auditd, write_events
+    from behavemodel.models import BaselineDetector, merge_models
+
+#: Public name -> module that defines it (imported when first used).
+_LAZY = {
+    "AuditdParser": "behavemodel.io",
+    "ParseReport": "behavemodel.io",
+    "iter_auditd": "behavemodel.io",
+    "read_auditd": "behavemodel.io",
+    "write_events": "behavemodel.io",
+    "Extractor": "behavemodel.features",
+    "FileWriters": "behavemodel.features",
+    "GroupMap": "behavemodel.features",
+    "NetworkPorts": "behavemodel.features",
+    "NetworkProcesses": "behavemodel.features",
+    "ParentNames": "behavemodel.features",
+    "PathNormaliser": "behavemodel.features",
+    "ProcessOwners": "behavemodel.features",
+    "extract": "behavemodel.features",
+    "BaselineDetector": "behavemodel.models",
+    "merge_models": "behavemodel.models",
+}
 
 __all__ = [
+    "AuditdParser",
     "BaselineDetector",
     "BehaveModelError",
     "Extractor",
@@ -47,3 +79,16 @@ __all__ = [
     "schema",
     "write_events",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'behavemodel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
