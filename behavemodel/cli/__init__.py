@@ -36,6 +36,12 @@ def _register() -> None:
     from behavemodel.cli._parse import parse_command
 
     main.add_command(parse_command)
+    from behavemodel.cli._model import diff_command, fit_command, inspect_command, score_command
+
+    main.add_command(fit_command)
+    main.add_command(score_command)
+    main.add_command(inspect_command)
+    main.add_command(diff_command)
 
 
 _register()
