@@ -7,6 +7,8 @@ The public API is re-exported here; see the README for a tour.
 - Extract: :class:`Extractor` and the built-in features, :class:`GroupMap`,
   :class:`PathNormaliser`, :func:`extract`.
 - Learn, then monitor: :class:`BaselineDetector`, :func:`merge_models`.
+- Keep: :func:`save`, :func:`load`, :func:`diff` — versioned, data-only model
+  files (docs/model-format.md).
 
 Heavy parts (scikit-learn, the feature code) are imported on first use, so
 ``import behavemodel`` and the CLI start quickly.
@@ -34,6 +36,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         extract,
     )
     from behavemodel.io import AuditdParser, ParseReport, iter_auditd, read_auditd, write_events
+    from behavemodel.artifacts import (
+        ArtifactError,
+        SignatureError,
+        diff,
+        load,
+        load_artifact,
+        save,
+    )
     from behavemodel.models import BaselineDetector, merge_models
 
 #: Public name -> module that defines it (imported when first used).
@@ -54,9 +64,16 @@ _LAZY = {
     "extract": "behavemodel.features",
     "BaselineDetector": "behavemodel.models",
     "merge_models": "behavemodel.models",
+    "ArtifactError": "behavemodel.artifacts",
+    "SignatureError": "behavemodel.artifacts",
+    "diff": "behavemodel.artifacts",
+    "load": "behavemodel.artifacts",
+    "load_artifact": "behavemodel.artifacts",
+    "save": "behavemodel.artifacts",
 }
 
 __all__ = [
+    "ArtifactError",
     "AuditdParser",
     "BaselineDetector",
     "BehaveModelError",
@@ -71,11 +88,16 @@ __all__ = [
     "PathNormaliser",
     "ProcessOwners",
     "SchemaError",
+    "SignatureError",
     "__version__",
+    "diff",
     "extract",
     "iter_auditd",
+    "load",
+    "load_artifact",
     "merge_models",
     "read_auditd",
+    "save",
     "schema",
     "write_events",
 ]
