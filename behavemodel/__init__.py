@@ -24,6 +24,14 @@ from behavemodel._version import __version__
 from behavemodel.exceptions import BehaveModelError, ParseError, SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from behavemodel.artifacts import (
+        ArtifactError,
+        SignatureError,
+        diff,
+        load,
+        load_artifact,
+        save,
+    )
     from behavemodel.features import (
         Extractor,
         FileWriters,
@@ -36,14 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         extract,
     )
     from behavemodel.io import AuditdParser, ParseReport, iter_auditd, read_auditd, write_events
-    from behavemodel.artifacts import (
-        ArtifactError,
-        SignatureError,
-        diff,
-        load,
-        load_artifact,
-        save,
-    )
     from behavemodel.models import BaselineDetector, merge_models
 
 #: Public name -> module that defines it (imported when first used).
