@@ -2,8 +2,9 @@
 
 The public API is re-exported here; see the README for a tour.
 
-- Read: :func:`read_auditd`, :func:`iter_auditd`, :class:`AuditdParser`,
-  :func:`write_events`.
+- Read: :func:`read_auditd`, :func:`iter_auditd`, :class:`AuditdParser`;
+  :func:`read_events`, :func:`iter_events` (Parquet/JSON in the canonical,
+  OCSF, ECS, osquery or laurel schema); :func:`write_events`.
 - Extract: :class:`Extractor` and the built-in features, :class:`GroupMap`,
   :class:`PathNormaliser`, :func:`extract`.
 - Learn, then monitor: :class:`BaselineDetector`, :func:`merge_models`.
@@ -43,7 +44,16 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ProcessOwners,
         extract,
     )
-    from behavemodel.io import AuditdParser, ParseReport, iter_auditd, read_auditd, write_events
+    from behavemodel.io import (
+        AuditdParser,
+        EventMapping,
+        ParseReport,
+        iter_auditd,
+        iter_events,
+        read_auditd,
+        read_events,
+        write_events,
+    )
     from behavemodel.models import BaselineDetector, merge_models
 
 #: Public name -> module that defines it (imported when first used).
@@ -53,6 +63,9 @@ _LAZY = {
     "iter_auditd": "behavemodel.io",
     "read_auditd": "behavemodel.io",
     "write_events": "behavemodel.io",
+    "read_events": "behavemodel.io",
+    "iter_events": "behavemodel.io",
+    "EventMapping": "behavemodel.io",
     "Extractor": "behavemodel.features",
     "FileWriters": "behavemodel.features",
     "GroupMap": "behavemodel.features",
@@ -77,6 +90,7 @@ __all__ = [
     "AuditdParser",
     "BaselineDetector",
     "BehaveModelError",
+    "EventMapping",
     "Extractor",
     "FileWriters",
     "GroupMap",
@@ -93,10 +107,12 @@ __all__ = [
     "diff",
     "extract",
     "iter_auditd",
+    "iter_events",
     "load",
     "load_artifact",
     "merge_models",
     "read_auditd",
+    "read_events",
     "save",
     "schema",
     "write_events",

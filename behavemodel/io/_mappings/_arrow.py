@@ -25,10 +25,15 @@ import pyarrow.compute as pc
 
 __all__ = [
     "TIME_UNITS",
+    "UNSET_ID",
     "as_array",
+    "codes_to_strings",
+    "event_key",
     "join_argv",
     "null_if_in",
+    "numpy_bool",
     "per_unique",
+    "time_key",
     "to_bool",
     "to_int",
     "to_string",
@@ -143,6 +148,10 @@ def to_int(arr: pa.Array) -> pa.Array:
         return pc.cast(pc.if_else(ok, arr, pa.scalar(None, t)), pa.int64())
     if _is_text(t):
         text = pc.cast(arr, pa.string(), safe=False) if not pa.types.is_string(t) else arr
+        try:  # the common case: every value is a plain decimal
+            return pc.cast(text, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
         ok = pc.match_substring_regex(text, _INT_TEXT)
         cleaned = pc.if_else(ok, pc.utf8_trim_whitespace(text), pa.scalar(None, pa.string()))
         try:
@@ -230,9 +239,7 @@ def to_time(arr: pa.Array, unit: str | None) -> tuple[pa.Array, str | None]:
         try:
             return pc.cast(text, target), None
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            parsed = pd.to_datetime(
-                text.to_pandas(), utc=True, errors="coerce", format="ISO8601"
-            )
+            parsed = pd.to_datetime(text.to_pandas(), utc=True, errors="coerce", format="ISO8601")
             return pa.array(parsed.astype("datetime64[us, UTC]"), target, from_pandas=True), None
     return pa.nulls(len(arr), target), f"holds {t} values, which are not times"
 
@@ -308,3 +315,43 @@ def join_argv(lists: pa.Array) -> pa.Array:
 def numpy_bool(arr: pa.Array) -> np.ndarray:
     """A boolean array as numpy with nulls as False."""
     return np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def time_key(time: pa.Array) -> pa.Array:
+    """``seconds.millis`` of each time, as in audit event ids (null stays null).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> t = pa.array([1700000000123456, None], pa.timestamp("us", tz="UTC"))
+    >>> time_key(t).to_pylist()
+    ['1700000000.123', None]
+    """
+    micros = pc.cast(time, pa.int64())
+    values = micros.fill_null(0).to_numpy(zero_copy_only=False)
+    seconds = pa.array(values // 1_000_000).cast(pa.string())
+    millis = pc.utf8_lpad(pa.array((values % 1_000_000) // 1_000).cast(pa.string()), 3, "0")
+    key = pc.binary_join_element_wise(seconds, millis, ".")
+    return pc.if_else(pc.is_valid(micros), key, pa.scalar(None, pa.string()))
+
+
+def event_key(host: pa.Array, time: pa.Array, serial: pa.Array) -> pa.Array:
+    """Event ids ``host:seconds.millis:serial`` (an unknown host is empty)."""
+    host = to_string(host).fill_null("")
+    return pc.binary_join_element_wise(host, time_key(time), to_string(serial), ":")
+
+
+def codes_to_strings(codes: np.ndarray, labels: list[str | None]) -> pa.Array:
+    """Small-int codes -> a dictionary array of ``labels`` (a ``None`` label is null).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> codes_to_strings(np.array([1, 0, 1]), [None, "x"]).to_pylist()
+    ['x', None, 'x']
+    """
+    indices = np.asarray(codes, dtype=np.int32)
+    null_codes = [i for i, label in enumerate(labels) if label is None]
+    mask = np.isin(indices, null_codes) if null_codes else None
+    dictionary = pa.array([label if label is not None else "" for label in labels], pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=mask), dictionary)
