@@ -7,8 +7,8 @@ them raises on malformed input.
 
 from __future__ import annotations
 
-import ipaddress
 import shlex
+import socket
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -165,6 +165,7 @@ def _u16(data: bytes, big_endian: bool) -> int:
     return int.from_bytes(data[:2], "big" if big_endian else "little")
 
 
+_V4_MAPPED = bytes(10) + b"\xff\xff"
 _FAMILY_INET, _FAMILY_INET6, _FAMILY_UNIX, _FAMILY_NETLINK, _FAMILY_PACKET = 2, 10, 1, 16, 17
 _KNOWN_FAMILIES = (_FAMILY_INET, _FAMILY_INET6, _FAMILY_UNIX, _FAMILY_NETLINK, _FAMILY_PACKET)
 
@@ -207,12 +208,14 @@ def decode_sockaddr(raw: bytes, big_endian: bool = False) -> SocketAddress:
     hex_text = text.decode("ascii")
     if family == _FAMILY_INET and len(data) >= 8:
         port = int.from_bytes(data[2:4], "big")
-        return SocketAddress("inet", str(ipaddress.IPv4Address(data[4:8])), port)
+        return SocketAddress("inet", socket.inet_ntoa(data[4:8]), port)
     if family == _FAMILY_INET6 and len(data) >= 24:
         port = int.from_bytes(data[2:4], "big")
-        addr = ipaddress.IPv6Address(data[8:24])
-        mapped = addr.ipv4_mapped
-        text_addr = f"::ffff:{mapped}" if mapped is not None else addr.compressed
+        packed = data[8:24]
+        if packed[:12] == _V4_MAPPED:
+            text_addr = "::ffff:" + socket.inet_ntoa(packed[12:])
+        else:
+            text_addr = socket.inet_ntop(socket.AF_INET6, packed)
         return SocketAddress("inet6", text_addr, port)
     if family == _FAMILY_UNIX:
         path = data[2:]
