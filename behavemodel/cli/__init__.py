@@ -36,6 +36,15 @@ def _register() -> None:
     from behavemodel.cli._parse import parse_command
 
     main.add_command(parse_command)
+    from behavemodel.cli._investigate import (
+        ancestry_command,
+        connections_command,
+        timeline_command,
+    )
+
+    main.add_command(ancestry_command)
+    main.add_command(timeline_command)
+    main.add_command(connections_command)
     from behavemodel.cli._model import diff_command, fit_command, inspect_command, score_command
 
     main.add_command(fit_command)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from behavemodel import schema
-from behavemodel.features._codes import encode, recode, to_string_array
+from behavemodel.features._codes import ColumnCodes, _recode, combine_codes
 from behavemodel.features._exceptions import FeatureConfigError
 from behavemodel.features._normalise import PathNormaliser
 
@@ -39,6 +39,11 @@ __all__ = [
 
 #: errno a non-blocking connect(2) returns while the connection is being set up.
 EINPROGRESS = -115
+#: The last dictionary each key transformed (normalisation is per distinct value,
+#: but its regular expressions cost something even on small dictionaries).
+_TRANSFORMED: dict[tuple[Any, Any], tuple[pa.Array, pa.Array]] = {}
+_TRANSFORMED_LIMIT = 64
+_TRANSFORMED_VALUES = 100_000  # larger dictionaries are not kept
 
 
 @dataclass(frozen=True)
@@ -133,38 +138,96 @@ class Key:
 
     def values(self, table: pa.Table, normaliser: PathNormaliser) -> tuple[np.ndarray, pa.Array]:
         """Codes and distinct values of this key over ``table`` (already filtered)."""
-        column: pa.ChunkedArray | pa.Array = table.column(self.column)
-        if any(c in table.column_names for c in self.optional_columns):
-            column = _as_strings(column)
-            if self.fallback and self.fallback in table.column_names and column.null_count:
-                column = pc.coalesce(column, _as_strings(table.column(self.fallback)))
-            if self.relative_to and self.relative_to in table.column_names:
-                relative = pc.invert(pc.fill_null(pc.starts_with(column, "/"), True))
-                if pc.any(relative).as_py():
-                    base = pc.fill_null(_as_strings(table.column(self.relative_to)), "")
-                    joined = pc.binary_join_element_wise(base, column, "/")
-                    column = pc.if_else(relative, joined, column)
-        codes, values = encode(column)
-        return recode(codes, values, self._transform(normaliser))
+        return self.codes(ColumnCodes(table), None, normaliser)
+
+    def codes(
+        self, columns: ColumnCodes, rows: np.ndarray | None, normaliser: PathNormaliser
+    ) -> tuple[np.ndarray, pa.Array]:
+        """Codes of this key for ``rows`` of the table (all rows when None), and its values.
+
+        Fallbacks, relative paths and normalisation work on distinct values (or
+        distinct pairs of values); per row there are only integer gathers.
+        ``values`` may hold values no selected row uses.
+        """
+        codes, values, _ = self.coded(columns, rows, normaliser)
+        return codes, values
+
+    def coded(
+        self, columns: ColumnCodes, rows: np.ndarray | None, normaliser: PathNormaliser
+    ) -> tuple[np.ndarray, pa.Array, bool]:
+        """:meth:`codes`, and whether some codes may be ``-1`` (no key for that event)."""
+        all_codes, values = columns(self.column)
+        codes = all_codes if rows is None else all_codes[rows]
+        nulls = not columns.complete(self.column)
+        if nulls and self.fallback and self.fallback in columns:
+            missing = np.flatnonzero(codes < 0)
+            if len(missing):
+                fallback_codes, fallback_values = columns(self.fallback)
+                taken = fallback_codes if rows is None else fallback_codes[rows]
+                taken = taken[missing]
+                if rows is None:
+                    codes = codes.copy()
+                codes[missing] = np.where(taken >= 0, taken + len(values), -1)
+                values = pa.concat_arrays([values, fallback_values])
+                nulls = bool((taken < 0).any())
+            else:
+                nulls = False
+        if self.relative_to and self.relative_to in columns:
+            relative_value = pc.invert(pc.starts_with(values, "/")).to_numpy(zero_copy_only=False)
+            if relative_value.any():
+                relative = np.flatnonzero(np.append(relative_value, False)[codes])
+                if len(relative):
+                    codes, values = _join_relative(
+                        codes, values, relative, columns, self.relative_to, rows
+                    )
+        codes, values, emptied = _recode(codes, values, self._transform(normaliser))
+        return codes, values, nulls or emptied
 
     def _transform(self, normaliser: PathNormaliser) -> Any:
         if not self.path and not self.is_directory:
             return None
 
         def transform(values: pa.Array) -> pa.Array:
+            # Batches of one dump usually carry the same dictionary: reuse the result.
+            memo = (self, normaliser)
+            last = _TRANSFORMED.get(memo)
+            if last is not None and last[0].equals(values):
+                return last[1]
+            out = values
             if self.path:
-                values = normaliser.apply(values)
+                out = normaliser.apply(out)
             if self.is_directory:
-                values = _directory(values, self.directory_depth, self.directory_prefixes)
-            return values
+                out = _directory(out, self.directory_depth, self.directory_prefixes)
+            if len(values) <= _TRANSFORMED_VALUES:
+                if len(_TRANSFORMED) >= _TRANSFORMED_LIMIT:
+                    _TRANSFORMED.clear()
+                _TRANSFORMED[memo] = (values, out)
+            return out
 
         return transform
 
 
-def _as_strings(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        return pa.chunked_array([to_string_array(c) for c in column.chunks], pa.string())
-    return to_string_array(column)
+def _join_relative(
+    codes: np.ndarray,
+    values: pa.Array,
+    relative: np.ndarray,
+    columns: ColumnCodes,
+    base_column: str,
+    rows: np.ndarray | None,
+) -> tuple[np.ndarray, pa.Array]:
+    """Prefix the values at positions ``relative`` with ``base_column`` (null base: ``""``)."""
+    base_codes, base_values = columns(base_column)
+    base = (base_codes if rows is None else base_codes[rows])[relative]
+    ids, (value_part, base_part) = combine_codes(
+        [codes[relative], base + 1], [len(values), len(base_values) + 1]
+    )
+    bases = pc.fill_null(
+        base_values.take(pa.array(base_part - 1, mask=base_part == 0, type=pa.int64())), ""
+    )
+    joined = pc.binary_join_element_wise(bases, values.take(pa.array(value_part)), "/")
+    codes = codes.copy()
+    codes[relative] = ids + len(values)
+    return codes, pa.concat_arrays([values, joined])
 
 
 def _directory(values: pa.Array, depth: int | None, prefixes: tuple[str, ...]) -> pa.Array:
@@ -373,28 +436,43 @@ class Extractor:
         return Extractor(**dict(data))
 
     # -- evaluation ------------------------------------------------------------------
-    def mask(self, table: pa.Table) -> np.ndarray:
-        """Boolean mask of the events this extractor looks at."""
+    def mask(self, table: pa.Table, columns: ColumnCodes | None = None) -> np.ndarray:
+        """Boolean mask of the events this extractor looks at.
+
+        ``columns`` (the table's shared :class:`ColumnCodes`) saves encoding the
+        same columns again for every extractor.
+        """
+        columns = columns if columns is not None else ColumnCodes(table)
         keep = np.ones(table.num_rows, dtype=bool)
         if self.event_types:
-            keep &= _isin(table.column(schema.EVENT_TYPE), self.event_types)
+            keep &= _isin(columns, schema.EVENT_TYPE, self.event_types)
         if self.successful_only:
-            success = pc.fill_null(table.column(schema.SUCCESS), True)
-            ok = success.to_numpy(zero_copy_only=False).astype(bool)
-            if not ok.all() and schema.EXIT_CODE in table.column_names:
-                exit_code = pc.fill_null(table.column(schema.EXIT_CODE), 0)
-                in_progress = exit_code.to_numpy(zero_copy_only=False) == EINPROGRESS
-                in_progress &= _isin(table.column(schema.EVENT_TYPE), ("net_connect",))
-                ok |= in_progress
-            keep &= ok
+            keep &= _successful(columns)
         for column, allowed in self.where:
-            keep &= _isin(table.column(column), allowed)
+            keep &= _isin(columns, column, allowed)
         return keep
 
 
-def _isin(column: pa.ChunkedArray, allowed: Sequence[Any]) -> np.ndarray:
+def _successful(columns: ColumnCodes) -> np.ndarray:
+    """Events that succeeded (null counts as success; so does a connect in progress)."""
+    found = columns.memo.get("successful")
+    if isinstance(found, np.ndarray):
+        return found
+    table = columns.table
+    success = pc.fill_null(table.column(schema.SUCCESS), True)
+    ok = success.to_numpy(zero_copy_only=False).astype(bool)
+    if not ok.all() and schema.EXIT_CODE in table.column_names:
+        exit_code = pc.fill_null(table.column(schema.EXIT_CODE), 0)
+        in_progress = exit_code.to_numpy(zero_copy_only=False) == EINPROGRESS
+        in_progress &= _isin(columns, schema.EVENT_TYPE, ("net_connect",))
+        ok |= in_progress
+    columns.memo["successful"] = ok
+    return ok
+
+
+def _isin(columns: ColumnCodes, column: str, allowed: Sequence[Any]) -> np.ndarray:
     """Vectorised membership of a column's values in ``allowed`` (None matches null)."""
-    codes, values = encode(column)
+    codes, values = columns(column)
     wanted = [str(v) for v in allowed if v is not None]
     hit = pc.is_in(values, value_set=pa.array(wanted, pa.string())).to_numpy(zero_copy_only=False)
     lookup = np.append(hit.astype(bool), None in allowed)  # code -1 -> last slot

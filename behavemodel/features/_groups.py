@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from behavemodel import schema
-from behavemodel.features._codes import combine_codes, encode
+from behavemodel.features._codes import ColumnCodes, combine_codes, encode
 from behavemodel.features._exceptions import FeatureConfigError
 
 __all__ = ["GroupMap"]
@@ -212,23 +212,51 @@ class GroupMap:
         Work per event is integer only: groups are computed once per distinct
         (host name, group column) pair. Events with neither get code ``-1``.
         """
-        host_codes, host_values = encode(table.column(schema.HOST_NAME))
-        if self.column is not None and self.column in table.column_names:
-            col_codes, col_values = encode(table.column(self.column))
-        else:
-            col_codes, col_values = (
-                np.full(table.num_rows, -1, np.int64),
-                pa.array([], pa.string()),
-            )
-        # shift by one so that null (-1) becomes code 0
-        ids, (h, c) = combine_codes(
-            [host_codes + 1, col_codes + 1], [len(host_values) + 1, len(col_values) + 1]
+        ids, _, pair_groups, group_values = self._pairs(ColumnCodes(table))
+        return (np.append(pair_groups, -1)[ids] if len(ids) else ids), group_values
+
+    def pair_codes(
+        self, columns: ColumnCodes
+    ) -> tuple[np.ndarray, np.ndarray, pa.Array, np.ndarray, pa.Array]:
+        """Per event, a code for its (group, host) pair; and each pair's group and host.
+
+        Returns
+        -------
+        pair : numpy.ndarray of int64
+            One per event, ``-1`` where the group or the host is null.
+        pair_group, group_values : numpy.ndarray, pyarrow.Array
+            The group of each pair, as codes into ``group_values``.
+        pair_host, host_values : numpy.ndarray, pyarrow.Array
+            The host of each pair, as codes into ``host_values``.
+        """
+        ids, pair_hosts, pair_groups, group_values = self._pairs(columns)
+        _, host_values = columns(schema.HOST_NAME)
+        ok = (pair_groups >= 0) & (pair_hosts >= 0)
+        gh, (ug, uh) = combine_codes(
+            [pair_groups[ok], pair_hosts[ok]], [len(group_values), len(host_values)]
         )
+        mapping = np.full(len(pair_groups) + 1, -1, dtype=np.int64)
+        mapping[np.flatnonzero(ok)] = gh
+        return mapping[ids], ug, group_values, uh, host_values
+
+    def _pairs(self, columns: ColumnCodes) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
+        """Distinct (host, group column) pairs: per-event pair ids, each pair's host and group."""
+        host_codes, host_values = columns(schema.HOST_NAME)
+        if self.column is not None and self.column in columns:
+            col_codes, col_values = columns(self.column)
+            # shift by one so that null (-1) becomes code 0
+            ids, (h, c) = combine_codes(
+                [host_codes + 1, col_codes + 1], [len(host_values) + 1, len(col_values) + 1]
+            )
+        else:
+            col_values = pa.array([], pa.string())
+            ids, (h,) = combine_codes([host_codes + 1], [len(host_values) + 1])
+            c = np.zeros(len(h), dtype=np.int64)
         pair_hosts = _take_or_null(host_values, h - 1)
         pair_values = _take_or_null(col_values, c - 1)
         groups = self.assign(pair_hosts, pair_values)
         group_codes, group_values = encode(groups)
-        return (group_codes[ids] if len(ids) else ids), group_values
+        return ids, h - 1, group_codes, group_values
 
 
 def _take_or_null(values: pa.Array, codes: np.ndarray) -> pa.Array:

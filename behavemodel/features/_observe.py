@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from behavemodel import schema
 from behavemodel.exceptions import SchemaError
-from behavemodel.features._codes import combine_codes, encode
+from behavemodel.features._codes import ColumnCodes, combine_codes
 from behavemodel.features._exceptions import FeatureConfigError
 from behavemodel.features._extractors import Extractor, resolve_extractors
 from behavemodel.features._groups import GroupMap
@@ -161,35 +161,104 @@ def time_us(table: pa.Table) -> np.ndarray:
     )
 
 
-@dataclass
 class EventCodes:
-    """Per-event codes shared by every extractor: group and host."""
+    """Per-event codes shared by every extractor: the (group, host) pair and the time.
 
-    group: np.ndarray
-    group_values: pa.Array
-    host: np.ndarray
-    host_values: pa.Array
-    time: np.ndarray
+    ``pair`` numbers the distinct (group, host) pairs of the table (``-1`` where
+    either is null); ``pair_group`` / ``pair_host`` give each pair's group and
+    host as codes into ``group_values`` / ``host_values``. ``columns`` caches
+    the table's encoded columns for the extractors.
+    """
+
+    def __init__(
+        self,
+        columns: ColumnCodes,
+        pair: np.ndarray,
+        pair_group: np.ndarray,
+        group_values: pa.Array,
+        pair_host: np.ndarray,
+        host_values: pa.Array,
+    ) -> None:
+        self.columns = columns
+        self.pair = pair
+        self.pair_group = pair_group
+        self.group_values = group_values
+        self.pair_host = pair_host
+        self.host_values = host_values
 
     @classmethod
     def build(cls, table: pa.Table, groups: GroupMap) -> EventCodes:
-        group, group_values = groups.assign_codes(table)
-        host, host_values = encode(table.column(schema.HOST_NAME))
-        return cls(group, group_values, host, host_values, time_us(table))
+        columns = ColumnCodes(table)
+        return cls(columns, *groups.pair_codes(columns))
+
+    @cached_property
+    def time(self) -> np.ndarray:
+        """Event times as int64 microseconds."""
+        return time_us(self.columns.table)
+
+    @cached_property
+    def group(self) -> np.ndarray:
+        """Group code of every event (``-1`` for invalid events)."""
+        return np.append(self.pair_group, -1)[self.pair]
+
+    @cached_property
+    def host(self) -> np.ndarray:
+        """Host code of every event (``-1`` for invalid events)."""
+        return np.append(self.pair_host, -1)[self.pair]
 
 
-@dataclass
 class KeyedEvents:
     """The events one extractor looks at, with their key.
 
-    ``rows`` index the event table; ``key`` indexes ``key_values``, the distinct
-    keys of this batch joined with :data:`KEY_SEPARATOR`.
+    ``rows`` index the event table. ``parts`` hold, per key component, a code
+    per selected event into the matching ``part_values``. ``key`` indexes
+    ``key_values``, the distinct keys of this batch joined with
+    :data:`KEY_SEPARATOR` (computed on first use; ``key_values`` may hold keys
+    no event has).
     """
 
-    extractor: Extractor
-    rows: np.ndarray
-    key: np.ndarray
-    key_values: pa.Array
+    def __init__(
+        self,
+        extractor: Extractor,
+        rows: np.ndarray,
+        parts: list[np.ndarray],
+        part_values: list[pa.Array],
+        selected: np.ndarray | None = None,
+        kept: np.ndarray | None = None,
+    ) -> None:
+        self.extractor = extractor
+        self.rows = rows
+        self.parts = parts
+        self.part_values = part_values
+        #: The rows the extractor's filter selected (shared by extractors with the
+        #: same filter) and, when some had a null key, which of them ``rows`` kept.
+        self.selected = rows if selected is None else selected
+        self.kept = kept
+
+    @cached_property
+    def _joined(self) -> tuple[np.ndarray, pa.Array]:
+        if len(self.parts) == 1:
+            return self.parts[0], self.part_values[0]
+        if len(self.rows) == 0:
+            return self.rows, pa.array([], pa.string())
+        ids, parts = combine_codes(self.parts, [len(v) for v in self.part_values])
+        return ids, join_parts(self.part_values, parts)
+
+    @property
+    def key(self) -> np.ndarray:
+        return self._joined[0]
+
+    @property
+    def key_values(self) -> pa.Array:
+        return self._joined[1]
+
+
+def join_parts(part_values: Sequence[pa.Array], parts: Sequence[np.ndarray]) -> pa.Array:
+    """Joined keys for the component codes ``parts`` (one array per component)."""
+    pieces = [v.take(pa.array(p)) for v, p in zip(part_values, parts, strict=True)]
+    if len(pieces) == 1:
+        return pieces[0]
+    return pc.binary_join_element_wise(*pieces, KEY_SEPARATOR)
 
 
 def observe(
@@ -200,36 +269,35 @@ def observe(
 ) -> list[KeyedEvents]:
     """Apply each extractor: filter, build key codes, drop events with a null key."""
     out = []
-    valid = (codes.group >= 0) & (codes.host >= 0)
+    columns = codes.columns
+    if columns.table is not table:
+        columns = ColumnCodes(table)
+    valid: np.ndarray | None = None
     for extractor in extractors:
-        mask = extractor.mask(table) & valid
-        rows = np.flatnonzero(mask)
-        used = [
-            c for c in (*extractor.columns, *extractor.optional_columns) if c in table.column_names
-        ]
-        subset = table.select(used)
-        if len(rows) < table.num_rows:
-            subset = subset.take(pa.array(rows))
-        part_codes, part_values = [], []
+        selection = ("rows", extractor.event_types, extractor.successful_only, extractor.where)
+        rows = columns.memo.get(selection)
+        if not isinstance(rows, np.ndarray):
+            if valid is None:
+                valid = codes.pair >= 0
+            rows = columns.memo[selection] = np.flatnonzero(extractor.mask(table, columns) & valid)
+        part_codes, part_values, part_nulls = [], [], []
         for key in extractor.keys:
-            c, v = key.values(subset, normaliser)
-            part_codes.append(c)
-            part_values.append(v)
-        keep = np.ones(len(rows), dtype=bool)
-        for c in part_codes:
-            keep &= c >= 0
-        if not keep.all():
+            memo_key = ("key", selection, key, normaliser)
+            found = columns.memo.get(memo_key)
+            if not isinstance(found, tuple):
+                found = columns.memo[memo_key] = key.coded(columns, rows, normaliser)
+            part_codes.append(found[0])
+            part_values.append(found[1])
+            part_nulls.append(found[2])
+        keep: np.ndarray | None = None
+        for c, nulls in zip(part_codes, part_nulls, strict=True):
+            if nulls and (c < 0).any():
+                keep = (c >= 0) if keep is None else keep & (c >= 0)
+        selected = rows
+        if keep is not None:
             rows = rows[keep]
             part_codes = [c[keep] for c in part_codes]
-        if len(rows) == 0:
-            out.append(KeyedEvents(extractor, rows, rows, pa.array([], pa.string())))
-            continue
-        ids, parts = combine_codes(part_codes, [len(v) for v in part_values])
-        pieces = [v.take(pa.array(p)) for v, p in zip(part_values, parts, strict=True)]
-        joined = (
-            pieces[0] if len(pieces) == 1 else pc.binary_join_element_wise(*pieces, KEY_SEPARATOR)
-        )
-        out.append(KeyedEvents(extractor, rows, ids, joined))
+        out.append(KeyedEvents(extractor, rows, part_codes, part_values, selected, keep))
     return out
 
 

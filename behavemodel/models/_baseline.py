@@ -240,6 +240,62 @@ group (1 host) since 2024-01-01 01:00 UTC.
         self._set_state(config, merge_stats([self.stats_, partial_stats(table, config)]))
         return self
 
+    @classmethod
+    def from_stats(cls, stats: pa.Table, **params: Any) -> BaselineDetector:
+        """A fitted detector from statistics counted elsewhere.
+
+        For engines that run :func:`partial_stats` and :func:`merge_stats`
+        themselves (Dask, Spark's ``mapInArrow``, Ray's ``map_batches``). The
+        statistics must have been counted with the :class:`StatsConfig` these
+        parameters give (same features, normaliser, groups and bucket).
+
+        Parameters
+        ----------
+        stats : pyarrow.Table
+            In :data:`STATS_SCHEMA <behavemodel.models.STATS_SCHEMA>`.
+        **params
+            :class:`BaselineDetector` parameters.
+
+        Returns
+        -------
+        BaselineDetector
+            Fitted; equal to ``BaselineDetector(**params).fit(events)`` when
+            ``stats`` counts ``events``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from behavemodel import schema
+        >>> from behavemodel.models import (BaselineDetector, StatsConfig, merge_stats,
+        ...                                 partial_stats)
+        >>> events = schema.conform(pd.DataFrame({
+        ...     "time": pd.to_datetime(["2024-01-01T00:00Z", "2024-01-01T05:00Z"]),
+        ...     "host_name": ["web-01", "web-01"], "event_type": ["process_start"] * 2,
+        ...     "process_exe": ["/bin/ls", "/bin/ps"], "user_name": ["root", "root"],
+        ...     "event_id": ["a", "b"], "source_format": ["canonical"] * 2,
+        ... }), fill_missing=True)
+        >>> config = StatsConfig(["ProcessOwners"])
+        >>> stats = merge_stats([partial_stats(events.slice(0, 1), config),
+        ...                      partial_stats(events.slice(1), config)])
+        >>> model = BaselineDetector.from_stats(stats, features=["ProcessOwners"])
+        >>> model.stats_.equals(BaselineDetector(features=["ProcessOwners"]).fit(events).stats_)
+        True
+        """
+        model = cls(**params)
+        model._validate_params()
+        config = model._make_config()
+        stats = merge_stats([check_stats(stats, "statistics table of from_stats")])
+        if stats.num_rows == 0:
+            raise NoEventsError(
+                "BaselineDetector.from_stats received statistics of 0 events; a baseline needs "
+                "events to learn from."
+            )
+        required = config.columns()[0]
+        model._set_state(config, stats)
+        model.n_features_in_ = len(required)
+        model.feature_names_in_ = np.asarray(required, dtype=object)
+        return model
+
     # -- scoring ---------------------------------------------------------------------
     def anomaly_score(self, X: Any) -> np.ndarray:
         """Risk of each event, in [0, 1]; higher is riskier.
@@ -305,13 +361,29 @@ group (1 host) since 2024-01-01 01:00 UTC.
                 f"'event'. Got {one_row_per!r} instead."
             )
         table = self._explain_table(X, one_row_per=one_row_per, who="explain")
+        # Issue 7: a short process ancestry per alert, walked on the events given here.
+        from behavemodel.investigate._tree import alert_ancestry
+
+        where = table.schema.get_field_index(alerts.ANCESTRY)
+        ancestry = alert_ancestry(X, table.column(schema.EVENT_ID))
+        table = table.set_column(where, alerts.ANCESTRY, ancestry)
         return _alerts_to_pandas(table)
 
     def _explain_table(self, X: Any, *, one_row_per: str, who: str) -> pa.Table:
         table = self._events(X, self.config_, reset=False, who=who, extra=alerts.EVENT_COLUMNS)
-        _, dev = self._baseline.evaluate(table, self.config_, detail=True)
+        return self._score_table(table, one_row_per=one_row_per)[1]
+
+    def _score_table(
+        self, table: pa.Table, *, one_row_per: str
+    ) -> tuple[np.ndarray, pa.Table, np.ndarray]:
+        """Score checked events: every event's score, the alert rows, each alert's event row.
+
+        One pass of the baseline gives both the scores and the deviations, so
+        batch scoring does not evaluate a batch twice.
+        """
+        scores, dev = self._baseline.evaluate(table, self.config_, detail=True)
         if dev is None or dev.empty:
-            return alerts.ALERT_SCHEMA.empty_table()
+            return scores, alerts.ALERT_SCHEMA.empty_table(), np.empty(0, dtype=np.int64)
         times = time_us(table)
         hosts = table.column(schema.HOST_NAME)
         rows = dev["row"].to_numpy()
@@ -330,7 +402,7 @@ group (1 host) since 2024-01-01 01:00 UTC.
         else:
             dev = dev.assign(**{alerts.EVENTS: 1, alerts.LAST_TIME: dev[alerts.TIME]})
         dev = dev.reset_index(drop=True)
-        return self._alert_table(dev, table)
+        return scores, self._alert_table(dev, table), dev["row"].to_numpy(np.int64)
 
     def _alert_table(self, dev: pd.DataFrame, table: pa.Table) -> pa.Table:
         extractors = {e.name: e for e in self.config_._extractors}
@@ -374,6 +446,7 @@ group (1 host) since 2024-01-01 01:00 UTC.
             alerts.EVENTS: pa.array(dev[alerts.EVENTS].to_numpy(np.int64)),
             alerts.LAST_TIME: pa.array(dev[alerts.LAST_TIME].to_numpy(np.int64)).cast(_TS),
             alerts.KEY_VALUES: split_keys(keys),
+            alerts.ANCESTRY: pa.nulls(len(dev), pa.string()),  # issue 7: set by explain()
         }
         rows = pa.array(dev["row"].to_numpy(np.int64))
         for name in alerts.EVENT_COLUMNS:

@@ -8,15 +8,17 @@ accepted or aged models score the same however they were built.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from behavemodel.features._codes import combine_codes
-from behavemodel.features._observe import EventCodes, KeyedEvents, observe
+from behavemodel.features._codes import _DENSE_LIMIT, combine_codes, encode
+from behavemodel.features._observe import EventCodes, KeyedEvents, join_parts, observe
 from behavemodel.models import alerts
+from behavemodel.models._count import ranks
+from behavemodel.models._kernels import apply_scores
 from behavemodel.models._stats import (
     EVENTS,
     FEATURE,
@@ -29,7 +31,7 @@ from behavemodel.models._stats import (
     observations,
 )
 
-__all__ = ["Baseline", "KeyScores"]
+__all__ = ["Baseline", "FeatureLookup", "KeyScores"]
 
 LEARNING = "learning"
 MONITORING = "monitoring"
@@ -57,16 +59,42 @@ class KeyScores:
 
 
 @dataclass
+class FeatureLookup:
+    """What the model knows about one feature, indexed by model codes.
+
+    ``key_values`` are the feature's distinct keys in the model; arrays named
+    ``else_*`` are indexed by their position. ``known`` holds, sorted, the code
+    ``group * len(key_values) + key`` of every known (group, key) pair, and
+    ``known_observations`` its observations. ``monitoring`` says, per model
+    group, whether the (group, feature) has converged.
+    """
+
+    key_values: pa.Array
+    known: np.ndarray
+    known_observations: np.ndarray
+    else_groups: np.ndarray
+    else_hosts: np.ndarray
+    else_observations: np.ndarray
+    else_first: np.ndarray
+    monitoring: np.ndarray
+
+
+@dataclass
 class Baseline:
-    """Lookup tables derived from the statistics (private to the detector)."""
+    """Lookup tables derived from the statistics (private to the detector).
+
+    ``keys``, ``groups`` and ``convergence`` are the readable frames behind
+    ``baseline_`` and ``convergence_report()``; scoring uses ``group_values``
+    (every group of the model), ``in_model`` (per group: was it watched) and
+    one :class:`FeatureLookup` per feature, all plain arrays.
+    """
 
     keys: pd.DataFrame
-    key_lookup: pd.MultiIndex
-    elsewhere: pd.DataFrame
-    elsewhere_lookup: pd.MultiIndex
     groups: pd.DataFrame
     convergence: pd.DataFrame
-    monitoring: pd.MultiIndex
+    group_values: pa.Array
+    in_model: np.ndarray
+    features: dict[str, FeatureLookup]
     n_groups: int
     alert_while_learning: bool
     latest: int | None
@@ -82,62 +110,103 @@ class Baseline:
         max_age: pd.Timedelta | None,
         alert_while_learning: bool,
     ) -> Baseline:
-        frame = pd.DataFrame(
-            {
-                HOST_GROUP: stats.column(HOST_GROUP).to_numpy(zero_copy_only=False),
-                FEATURE: stats.column(FEATURE).to_numpy(zero_copy_only=False),
-                KEY: stats.column(KEY).to_numpy(zero_copy_only=False),
-                HOST_NAME: stats.column(HOST_NAME).to_numpy(zero_copy_only=False),
-                EVENTS: stats.column(EVENTS).to_numpy(),
-                FIRST_TIME: stats.column(FIRST_TIME).cast(pa.int64()).to_numpy(),
-                LAST_TIME: stats.column(LAST_TIME).cast(pa.int64()).to_numpy(),
-                "observations": observations(stats),
-            }
+        g, group_values = _sorted_codes(stats.column(HOST_GROUP))
+        f, feature_values = _sorted_codes(stats.column(FEATURE))
+        k, key_values = _sorted_codes(stats.column(KEY))
+        h, host_values = _sorted_codes(stats.column(HOST_NAME))
+        n_g, n_f, n_k, n_h = (
+            len(v) for v in (group_values, feature_values, key_values, host_values)
         )
-        coverage = frame[frame[FEATURE].isna()]
-        groups = coverage.groupby(HOST_GROUP, sort=True).agg(
-            hosts=(HOST_NAME, "nunique"),
-            events=(EVENTS, "sum"),
-            first_time=(FIRST_TIME, "min"),
-            last_time=(LAST_TIME, "max"),
+        events = stats.column(EVENTS).to_numpy()
+        first = stats.column(FIRST_TIME).cast(pa.int64()).to_numpy()
+        last = stats.column(LAST_TIME).cast(pa.int64()).to_numpy()
+        obs = observations(stats)
+
+        # coverage rows: how long and on how many hosts each group was watched
+        cov = np.flatnonzero((f < 0) & (g >= 0))
+        gc = g[cov]
+        in_model = np.bincount(gc, minlength=n_g) > 0
+        _, (pair_group, _) = combine_codes([gc, h[cov]], [n_g, n_h])
+        g_hosts = np.bincount(pair_group, minlength=n_g)
+        g_events = _sum(gc, events[cov], n_g)
+        g_first = _min(gc, first[cov], n_g)
+        g_last = _max(gc, last[cov], n_g)
+        watched = np.flatnonzero(in_model)
+        groups = pd.DataFrame(
+            {
+                "hosts": g_hosts[watched].astype(np.int64),
+                "events": g_events[watched],
+                "first_time": g_first[watched],
+                "last_time": g_last[watched],
+            },
+            index=pd.Index(group_values.take(pa.array(watched)).to_pandas(), name=HOST_GROUP),
         )
         groups["span"] = groups["last_time"] - groups["first_time"]
-        latest = int(coverage[LAST_TIME].max()) if len(coverage) else None
-        keyed = frame[frame[FEATURE].notna()]
-        keys = (
-            keyed.groupby([HOST_GROUP, FEATURE, KEY], sort=True)
-            .agg(
-                observations=("observations", "sum"),
-                events=(EVENTS, "sum"),
-                hosts=(HOST_NAME, "nunique"),
-                first_time=(FIRST_TIME, "min"),
-                last_time=(LAST_TIME, "max"),
-            )
-            .reset_index()
-        )
-        if max_age is not None and latest is not None and len(keys):
+        latest = int(last[cov].max()) if len(cov) else None
+
+        # keyed rows: one row per (group, feature, key), in string order
+        kr = np.flatnonzero((f >= 0) & (k >= 0) & (g >= 0))
+        ids, (ug, uf, uk) = combine_codes([g[kr], f[kr], k[kr]], [n_g, n_f, n_k])
+        n = len(ug)
+        _, (owner, _) = combine_codes([ids, h[kr]], [n, n_h])
+        k_obs = _sum(ids, obs[kr], n)
+        k_events = _sum(ids, events[kr], n)
+        k_hosts = np.bincount(owner, minlength=n).astype(np.int64)
+        k_first = _min(ids, first[kr], n)
+        k_last = _max(ids, last[kr], n)
+        if max_age is not None and latest is not None and n:
             cutoff = latest - int(max_age // pd.Timedelta(1, "us"))
-            keys = keys[keys["last_time"] >= cutoff].reset_index(drop=True)
-        elsewhere = (
-            keys.groupby([FEATURE, KEY], sort=True)
-            .agg(
-                groups=(HOST_GROUP, "size"),
-                hosts=("hosts", "sum"),
-                observations=("observations", "sum"),
-                first_time=("first_time", "min"),
-            )
-            .reset_index()
+            keep = np.flatnonzero(k_last >= cutoff)
+            ug, uf, uk = ug[keep], uf[keep], uk[keep]
+            k_obs, k_events, k_hosts = k_obs[keep], k_events[keep], k_hosts[keep]
+            k_first, k_last = k_first[keep], k_last[keep]
+        keys = pd.DataFrame(
+            {
+                HOST_GROUP: group_values.take(pa.array(ug)).to_pandas(),
+                FEATURE: feature_values.take(pa.array(uf)).to_pandas(),
+                KEY: key_values.take(pa.array(uk)).to_pandas(),
+                "observations": k_obs,
+                "events": k_events,
+                "hosts": k_hosts,
+                "first_time": k_first,
+                "last_time": k_last,
+            }
         )
         convergence = _convergence(keys, groups, feature_names, novelty_threshold, min_span)
-        monitoring = convergence[convergence["state"] == MONITORING]
+
+        # per feature: the model's keys, the (group, key) pairs known, facts elsewhere
+        state = convergence[convergence["state"] == MONITORING]
+        monitored_groups = _index_in(
+            pa.array(state[HOST_GROUP].tolist(), pa.string()), group_values
+        )
+        monitored_features = state[FEATURE].to_numpy(dtype=object)
+        names = feature_values.to_pylist()
+        features = {}
+        for name in feature_names:
+            code = names.index(name) if name in names else -1
+            rows = np.flatnonzero(uf == code)
+            ek, local = np.unique(uk[rows], return_inverse=True)
+            monitoring = np.zeros(n_g, dtype=bool)
+            chosen = (monitored_features == name) & (monitored_groups >= 0)
+            monitoring[monitored_groups[chosen]] = True
+            n_keys = len(ek)
+            features[name] = FeatureLookup(
+                key_values=key_values.take(pa.array(ek, pa.int64())),
+                known=ug[rows] * max(n_keys, 1) + local,
+                known_observations=k_obs[rows],
+                else_groups=np.bincount(local, minlength=n_keys).astype(np.int64),
+                else_hosts=_sum(local, k_hosts[rows], n_keys),
+                else_observations=_sum(local, k_obs[rows], n_keys),
+                else_first=_min(local, k_first[rows], n_keys),
+                monitoring=monitoring,
+            )
         return cls(
             keys=keys,
-            key_lookup=_multi([keys[HOST_GROUP], keys[FEATURE], keys[KEY]]),
-            elsewhere=elsewhere,
-            elsewhere_lookup=_multi([elsewhere[FEATURE], elsewhere[KEY]]),
             groups=groups,
             convergence=convergence,
-            monitoring=_multi([monitoring[HOST_GROUP], monitoring[FEATURE]]),
+            group_values=group_values,
+            in_model=in_model,
+            features=features,
             n_groups=len(groups),
             alert_while_learning=alert_while_learning,
             latest=latest,
@@ -145,51 +214,49 @@ class Baseline:
 
     # -- scoring ---------------------------------------------------------------------
     def score_keys(self, feature: str, group: np.ndarray, key: np.ndarray) -> KeyScores:
-        """Score distinct (group, key) pairs of ``feature`` (object arrays of str)."""
+        """Score distinct (group, key) pairs of ``feature`` (arrays of str)."""
+        groups = _index_in(pa.array(list(group), pa.string()), self.group_values)
+        lookup = self.features[feature]
+        keys = _index_in(pa.array(list(key), pa.string()), lookup.key_values)
+        return self._score(lookup, groups, keys)
+
+    def _score(self, lookup: FeatureLookup, group: np.ndarray, key: np.ndarray) -> KeyScores:
+        """Score pairs given as model group codes and model key codes (-1: unknown)."""
         n = len(group)
-        feature_col = np.full(n, feature, dtype=object)
-        pos = (
-            self.key_lookup.get_indexer(_multi([group, feature_col, key]))
-            if n
-            else np.empty(0, np.int64)
-        )
-        known = pos >= 0
-        obs_group = (
-            np.where(known, self.keys["observations"].to_numpy()[np.maximum(pos, 0)], 0)
-            if len(self.keys)
-            else np.zeros(n, np.int64)
-        )
-        epos = (
-            self.elsewhere_lookup.get_indexer(_multi([feature_col, key]))
-            if n
-            else np.empty(0, np.int64)
-        )
-        has_else = epos >= 0
-        if len(self.elsewhere):
-            take = np.maximum(epos, 0)
-            e_groups = np.where(has_else, self.elsewhere["groups"].to_numpy()[take], 0)
-            e_hosts = np.where(has_else, self.elsewhere["hosts"].to_numpy()[take], 0)
-            e_obs = np.where(has_else, self.elsewhere["observations"].to_numpy()[take], 0)
-            e_first = np.where(
-                has_else, self.elsewhere["first_time"].to_numpy()[take], np.iinfo(np.int64).min
-            )
+        n_keys = len(lookup.key_values)
+        has_group = group >= 0
+        has_key = key >= 0  # a key of the model is known in at least one group
+        if len(lookup.known):
+            code = np.where(has_group & has_key, group * max(n_keys, 1) + key, -1)
+            pos = np.minimum(np.searchsorted(lookup.known, code), len(lookup.known) - 1)
+            known = (code >= 0) & (lookup.known[pos] == code)
+            obs_group = np.where(known, lookup.known_observations[pos], 0)
+        else:
+            known = np.zeros(n, dtype=bool)
+            obs_group = np.zeros(n, dtype=np.int64)
+        if n_keys:
+            take = np.maximum(key, 0)
+            e_groups = np.where(has_key, lookup.else_groups[take], 0)
+            e_hosts = np.where(has_key, lookup.else_hosts[take], 0)
+            e_obs = np.where(has_key, lookup.else_observations[take], 0)
+            e_first = np.where(has_key, lookup.else_first[take], np.iinfo(np.int64).min)
         else:
             e_groups = e_hosts = e_obs = np.zeros(n, np.int64)
             e_first = np.full(n, np.iinfo(np.int64).min, np.int64)
-        monitoring = (
-            self.monitoring.get_indexer(_multi([group, feature_col])) >= 0
-            if n and len(self.monitoring)
-            else np.zeros(n, bool)
-        )
+        if len(self.in_model):
+            gtake = np.maximum(group, 0)
+            monitoring = has_group & lookup.monitoring[gtake]
+            in_model = has_group & self.in_model[gtake]
+        else:
+            monitoring = in_model = np.zeros(n, dtype=bool)
         active = monitoring | self.alert_while_learning
-        in_model = self.groups.index.get_indexer(pd.Index(group)) >= 0 if n else np.zeros(0, bool)
         others = np.maximum(self.n_groups - in_model.astype(np.int64), 1)
         share = np.minimum(e_groups / others, 1.0)
         score = np.where(
             known,
             _KNOWN_MAX / (1.0 + obs_group),
             np.where(
-                has_else,
+                has_key,
                 _ELSEWHERE_BASE
                 + _ELSEWHERE_SPREAD * (1.0 - share)
                 + _ELSEWHERE_RARITY / (1.0 + e_obs),
@@ -215,62 +282,134 @@ class Baseline:
         codes = EventCodes.build(table, config._groups)
         row_score = np.zeros(table.num_rows, dtype=np.float64)
         parts: list[pd.DataFrame] = []
+        model_group = _index_in(codes.group_values, self.group_values)
         for keyed in observe(table, config._extractors, config._normaliser, codes):
             if not len(keyed.rows):
                 continue
-            found = self._score_keyed(keyed, codes)
-            ids, ks, group_u, key_u = found
-            s = ks.score[ids]
-            np.maximum(row_score[keyed.rows], s, out=s)
-            row_score[keyed.rows] = s
-            if detail:
-                deviating = ~ks.known & ks.active
-                mask = deviating[ids]
-                if mask.any():
-                    u = ids[mask]
-                    parts.append(
-                        pd.DataFrame(
-                            {
-                                "row": keyed.rows[mask],
-                                alerts.FEATURE: keyed.extractor.name,
-                                HOST_GROUP: group_u[u],
-                                KEY: key_u[u],
-                                alerts.SCORE: ks.score[u],
-                                alerts.DEVIATION: np.where(
-                                    ks.other_groups[u] > 0,
-                                    alerts.NEW_TO_GROUP,
-                                    alerts.NEW_EVERYWHERE,
-                                ),
-                                alerts.OTHER_GROUPS: ks.other_groups[u],
-                                alerts.OTHER_HOSTS: ks.other_hosts[u],
-                                alerts.FIRST_SEEN_ELSEWHERE: ks.first_elsewhere[u],
-                                alerts.GROUP_STATE: np.where(
-                                    ks.monitoring[u], MONITORING, LEARNING
-                                ),
-                            }
-                        )
+            pairs = _Pairs.of(keyed, codes)
+            lookup = self.features[keyed.extractor.name]
+            ks = self._score(
+                lookup, model_group[pairs.group], _index_in(pairs.key, lookup.key_values)
+            )
+            deviating = ~ks.known & ks.active
+            hits = apply_scores(
+                keyed.rows, pairs.index, pairs.spread(ks.score), pairs.spread(deviating), row_score
+            )
+            if detail and len(hits):
+                u = pairs.which(hits)
+                groups = codes.group_values.take(pa.array(pairs.group[u]))
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "row": keyed.rows[hits],
+                            alerts.FEATURE: keyed.extractor.name,
+                            HOST_GROUP: groups.to_numpy(zero_copy_only=False),
+                            KEY: pairs.key.take(pa.array(u)).to_numpy(zero_copy_only=False),
+                            alerts.SCORE: ks.score[u],
+                            alerts.DEVIATION: np.where(
+                                ks.other_groups[u] > 0,
+                                alerts.NEW_TO_GROUP,
+                                alerts.NEW_EVERYWHERE,
+                            ),
+                            alerts.OTHER_GROUPS: ks.other_groups[u],
+                            alerts.OTHER_HOSTS: ks.other_hosts[u],
+                            alerts.FIRST_SEEN_ELSEWHERE: ks.first_elsewhere[u],
+                            alerts.GROUP_STATE: np.where(ks.monitoring[u], MONITORING, LEARNING),
+                        }
                     )
+                )
         if not detail:
             return row_score, None
         deviations = pd.concat(parts, ignore_index=True) if parts else None
         return row_score, deviations
 
-    def _score_keyed(
-        self, keyed: KeyedEvents, codes: EventCodes
-    ) -> tuple[np.ndarray, KeyScores, np.ndarray, np.ndarray]:
+
+@dataclass
+class _Pairs:
+    """The distinct (group, key) pairs of one feature's events.
+
+    ``group`` (batch group codes) and ``key`` (joined keys) describe each pair.
+    ``index`` gives, per event, where its pair's facts are in tables made by
+    :meth:`spread`: in a small code space it is the mixed-radix code of
+    (group, key parts) itself, so no per-event renumbering is needed.
+    """
+
+    index: np.ndarray
+    group: np.ndarray
+    key: pa.Array
+    present: np.ndarray | None  # dense: the codes of the pairs, ascending
+
+    @classmethod
+    def of(cls, keyed: KeyedEvents, codes: EventCodes) -> _Pairs:
         group = codes.group[keyed.rows]
-        ids, (ug, uk) = combine_codes(
-            [group, keyed.key], [len(codes.group_values), len(keyed.key_values)]
-        )
-        group_u = codes.group_values.take(pa.array(ug)).to_numpy(zero_copy_only=False)
-        key_u = keyed.key_values.take(pa.array(uk)).to_numpy(zero_copy_only=False)
-        ks = self.score_keys(keyed.extractor.name, group_u.astype(object), key_u.astype(object))
-        return ids, ks, group_u, key_u
+        sizes = [len(codes.group_values), *(max(len(v), 1) for v in keyed.part_values)]
+        if float(np.prod([float(x) for x in sizes])) <= max(_DENSE_LIMIT, len(group)):
+            index = np.array(group, dtype=np.int64)
+            for part, size in zip(keyed.parts, sizes[1:], strict=True):
+                index *= size
+                index += part
+            seen = np.zeros(int(np.prod(sizes)), dtype=bool)
+            seen[index] = True
+            present = np.flatnonzero(seen)
+            unique, rest = [], present
+            for size in reversed(sizes[1:]):
+                unique.append(rest % size)
+                rest = rest // size
+            unique.append(rest)
+            unique.reverse()
+            return cls(index, unique[0], join_parts(keyed.part_values, unique[1:]), present)
+        ids, unique = combine_codes([group, *keyed.parts], sizes)
+        return cls(ids, unique[0], join_parts(keyed.part_values, unique[1:]), None)
+
+    def spread(self, values: np.ndarray) -> np.ndarray:
+        """Per-pair ``values`` as a table ``index`` points into."""
+        if self.present is None:
+            return values
+        table = np.zeros(int(self.present[-1]) + 1, dtype=values.dtype)
+        table[self.present] = values
+        return table
+
+    def which(self, positions: np.ndarray) -> np.ndarray:
+        """The pair number of the events at ``positions`` (of ``rows``)."""
+        at = self.index[positions]
+        if self.present is None:
+            return at
+        return np.searchsorted(self.present, at)
 
 
-def _multi(arrays: list[Any]) -> pd.MultiIndex:
-    arrays = [np.asarray(a, dtype=object) for a in arrays]
-    return pd.MultiIndex.from_arrays(arrays)
+def _sorted_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Codes into the distinct values sorted in Arrow's order (``-1`` for nulls)."""
+    codes, values = encode(column)
+    rank = ranks(values)
+    order = np.empty(len(rank), dtype=np.int64)
+    order[rank] = np.arange(len(rank), dtype=np.int64)
+    return np.append(rank, -1)[codes], values.take(pa.array(order))
+
+
+def _index_in(values: pa.Array, dictionary: pa.Array) -> np.ndarray:
+    """Position of each value in ``dictionary`` (``-1`` when absent or null)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    found = pc.index_in(values, value_set=dictionary)
+    return np.asarray(pc.fill_null(found.cast(pa.int64()), -1).to_numpy(zero_copy_only=False))
+
+
+def _sum(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, ids, values)
+    return out
+
+
+def _min(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(out, ids, values)
+    return out
+
+
+def _max(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(out, ids, values)
+    return out
 
 
 def _convergence(

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from behavemodel.exceptions import SchemaError
-from behavemodel.features._codes import combine_codes, encode, unique_pairs
+from behavemodel.features._codes import combine_codes, encode
 from behavemodel.features._exceptions import FeatureConfigError
 from behavemodel.features._extractors import Extractor, resolve_extractors
 from behavemodel.features._groups import GroupMap
@@ -42,9 +42,18 @@ from behavemodel.features._observe import (
     EventCodes,
     as_event_table,
     column_needs,
+    join_parts,
     key_columns,
     observe,
     parse_duration,
+)
+from behavemodel.models._count import (
+    Piece,
+    Selection,
+    count,
+    permute_runs,
+    ranks,
+    tuple_ranks,
 )
 
 __all__ = [
@@ -232,63 +241,95 @@ def partial_stats(batch: Any, config: StatsConfig) -> pa.Table:
     if table.num_rows == 0:
         return empty_stats()
     codes = EventCodes.build(table, config._groups)
-    bucket_us = config.bucket_us
-    pieces = []
-    valid = np.flatnonzero((codes.group >= 0) & (codes.host >= 0))
-    if len(valid):
-        pieces.append(
-            _aggregate(codes, valid, np.zeros(len(valid), np.int64), None, None, bucket_us)
-        )
+    valid = codes.pair >= 0
+    if not valid.any():
+        return empty_stats()
+    bucket = codes.time // config.bucket_us
+    origin = int(bucket.min())
+    bucket -= origin
+    size = int(bucket.max()) + 1
+    n_pairs = len(codes.pair_group)
+    coverage = Selection.gather(codes, bucket, None if valid.all() else np.flatnonzero(valid))
+    pieces: list[tuple[str | None, Piece]] = [(None, count(coverage, None, n_pairs, size, origin))]
+    del coverage
+    selections: dict[int, Selection] = {}
     for keyed in observe(table, config._extractors, config._normaliser, codes):
         if len(keyed.rows):
-            pieces.append(
-                _aggregate(
-                    codes, keyed.rows, keyed.key, keyed.key_values, keyed.extractor.name, bucket_us
-                )
-            )
-    if not pieces:
-        return empty_stats()
-    return _sorted(pa.concat_tables(pieces))
+            selection = selections.get(id(keyed.selected))
+            if selection is None or selection.rows is not keyed.selected:
+                selection = Selection.gather(codes, bucket, keyed.selected)
+                selections[id(keyed.selected)] = selection
+            pieces.append((keyed.extractor.name, count(selection, keyed, n_pairs, size, origin)))
+    return _assemble(codes, pieces)
 
 
-def _aggregate(
-    codes: EventCodes,
-    rows: np.ndarray,
-    key: np.ndarray,
-    key_values: pa.Array | None,
-    feature: str | None,
-    bucket_us: int,
-) -> pa.Table:
-    group, host, time = codes.group[rows], codes.host[rows], codes.time[rows]
-    n_keys = 1 if key_values is None else len(key_values)
-    ids, (ug, uh, uk) = combine_codes(
-        [group, host, key], [len(codes.group_values), len(codes.host_values), n_keys]
+def _assemble(codes: EventCodes, pieces: list[tuple[str | None, Piece]]) -> pa.Table:
+    """One statistics table from the pieces, in canonical order.
+
+    The order (group, feature, key, host; nulls first) is computed on ranks in
+    the small dictionaries, so no string is compared per row, and every column
+    is permuted as integers before its strings are taken once.
+    """
+    group_rank = ranks(codes.group_values)
+    host_rank = ranks(codes.host_values)
+    names = [f for f, _ in pieces]
+    feature_rank = ranks(pa.array([f or "" for f in names], pa.string()))
+    columns: dict[str, list[np.ndarray]] = {
+        name: [] for name in ("pair", "feature", "key", "key_rank", "events", "first", "last")
+    }
+    run_owner, run_start, run_end, dictionaries = [], [], [], []
+    rows = keys = 0
+    for i, (feature, piece) in enumerate(pieces):
+        n = len(piece.pair)
+        if feature is None:
+            key, key_rank = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        else:
+            key, distinct = combine_codes(piece.parts, [len(v) for v in piece.part_values])
+            dictionaries.append(join_parts(piece.part_values, distinct))
+            key_rank = tuple_ranks(distinct, piece.part_values)[key]
+            key = key + keys
+            keys += len(dictionaries[-1])
+        for name, values in (
+            ("pair", piece.pair),
+            ("feature", np.full(n, i, np.int64)),
+            ("key", key),
+            ("key_rank", key_rank),
+            ("events", piece.events),
+            ("first", piece.first),
+            ("last", piece.last),
+        ):
+            columns[name].append(values)
+        run_owner.append(piece.run_owner + rows)
+        run_start.append(piece.run_start)
+        run_end.append(piece.run_end)
+        rows += n
+    flat = {name: np.concatenate(values) for name, values in columns.items()}
+    group = codes.pair_group[flat["pair"]]
+    host = codes.pair_host[flat["pair"]]
+    which = flat["feature"]
+    f_rank = np.where(np.array([f is None for f in names])[which], -1, feature_rank[which])
+    order = np.lexsort((host_rank[host], flat["key_rank"], f_rank, group_rank[group]))
+    offsets, starts, ends = permute_runs(
+        np.concatenate(run_owner),
+        np.concatenate(run_start),
+        np.concatenate(run_end),
+        rows,
+        order,
     )
-    n = len(ug)
-    events = np.bincount(ids, minlength=n).astype(np.int64)
-    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(first, ids, time)
-    np.maximum.at(last, ids, time)
-    buckets = time // bucket_us
-    b0 = int(buckets.min())
-    owner, bucket = unique_pairs(ids, buckets - b0, int(buckets.max() - b0 + 1))
-    bucket = bucket + b0
-    run_owner, run_start, run_end = _union_runs(owner, bucket, bucket, presorted=True)
-    if key_values is None:
-        keys = pa.nulls(n, pa.string())
-    else:
-        keys = key_values.take(pa.array(uk))
+    key = flat["key"][order]
+    dictionary = pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.string())
+    which = which[order]
     return pa.table(
         [
-            codes.group_values.take(pa.array(ug)),
-            pa.array([feature] * n, pa.string()),
-            keys,
-            codes.host_values.take(pa.array(uh)),
-            pa.array(events),
-            pa.array(first, pa.int64()).cast(_TS),
-            pa.array(last, pa.int64()).cast(_TS),
-            *_run_lists(run_owner, run_start, run_end, n),
+            codes.group_values.take(pa.array(group[order])),
+            pa.array(names, pa.string()).take(pa.array(which)),
+            dictionary.take(pa.array(key, mask=key < 0)),
+            codes.host_values.take(pa.array(host[order])),
+            pa.array(flat["events"][order]),
+            pa.array(flat["first"][order], pa.int64()).cast(_TS),
+            pa.array(flat["last"][order], pa.int64()).cast(_TS),
+            pa.ListArray.from_arrays(offsets, pa.array(starts, pa.int64())),
+            pa.ListArray.from_arrays(offsets, pa.array(ends, pa.int64())),
         ],
         schema=STATS_SCHEMA,
     )

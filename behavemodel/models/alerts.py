@@ -23,6 +23,7 @@ from behavemodel import schema
 __all__ = [
     "ALERT_COLUMNS",
     "ALERT_SCHEMA",
+    "ANCESTRY",
     "DEVIATION",
     "DEVIATION_KINDS",
     "EVENTS",
@@ -49,6 +50,10 @@ FEATURE = "feature"
 KEY = "key"
 #: The key components as a list of strings, for machines (and ``accept``).
 KEY_VALUES = "key_values"
+#: Issue 7: the event's process ancestry, oldest first (``"nagios -> summary.cgi -> sh ->
+#: curl"``), from :func:`behavemodel.investigate.ancestry_strings`; filled by ``explain``,
+#: null in batch scoring (one batch does not hold the process history).
+ANCESTRY = "ancestry"
 #: :meth:`anomaly_score` of the deviation, in [0, 1], higher is riskier.
 SCORE = "score"
 #: :data:`NEW_EVERYWHERE` or :data:`NEW_TO_GROUP`.
@@ -90,6 +95,7 @@ ALERT_SCHEMA = pa.schema(
         pa.field(EVENTS, pa.int64(), nullable=False),
         pa.field(LAST_TIME, _TS, nullable=False),
         pa.field(KEY_VALUES, pa.list_(pa.string()), nullable=False),
+        pa.field(ANCESTRY, pa.string()),  # issue 7
         pa.field(schema.EVENT_ID, pa.string()),
         pa.field(schema.EVENT_TYPE, pa.string()),
         pa.field(schema.PROCESS_PID, pa.int64()),
