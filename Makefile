@@ -34,6 +34,10 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/parse_auditd.py
+	$(PY) benchmarks/simulate.py
+	$(PY) benchmarks/detection.py
+	$(PY) benchmarks/score_parquet.py
+	$(PY) benchmarks/monitor.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -10,6 +10,9 @@ The public API is re-exported here; see the README for a tour.
 - Learn, then monitor: :class:`BaselineDetector`, :func:`merge_models`.
 - Keep: :func:`save`, :func:`load`, :func:`diff` — versioned, data-only model
   files (docs/model-format.md).
+- Score dumps: :func:`score_parquet` (flat memory); ``behavemodel.dask`` for clusters.
+- Investigate: :func:`process_tree`, :func:`ancestry`, :func:`session_timeline`,
+  :func:`match_connections`.
 
 Heavy parts (scikit-learn, the feature code) are imported on first use, so
 ``import behavemodel`` and the CLI start quickly.
@@ -44,6 +47,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ProcessOwners,
         extract,
     )
+    from behavemodel.investigate import (
+        ancestry,
+        list_sessions,
+        match_connections,
+        process_tree,
+        session_timeline,
+    )
     from behavemodel.io import (
         AuditdParser,
         EventMapping,
@@ -55,6 +65,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         write_events,
     )
     from behavemodel.models import BaselineDetector, merge_models
+    from behavemodel.scoring import ScoreSummary, score_parquet
 
 #: Public name -> module that defines it (imported when first used).
 _LAZY = {
@@ -83,6 +94,13 @@ _LAZY = {
     "load": "behavemodel.artifacts",
     "load_artifact": "behavemodel.artifacts",
     "save": "behavemodel.artifacts",
+    "ancestry": "behavemodel.investigate",
+    "list_sessions": "behavemodel.investigate",
+    "match_connections": "behavemodel.investigate",
+    "process_tree": "behavemodel.investigate",
+    "session_timeline": "behavemodel.investigate",
+    "ScoreSummary": "behavemodel.scoring",
+    "score_parquet": "behavemodel.scoring",
 }
 
 __all__ = [
@@ -102,19 +120,26 @@ __all__ = [
     "PathNormaliser",
     "ProcessOwners",
     "SchemaError",
+    "ScoreSummary",
     "SignatureError",
     "__version__",
+    "ancestry",
     "diff",
     "extract",
     "iter_auditd",
     "iter_events",
+    "list_sessions",
     "load",
     "load_artifact",
+    "match_connections",
     "merge_models",
+    "process_tree",
     "read_auditd",
     "read_events",
     "save",
     "schema",
+    "score_parquet",
+    "session_timeline",
     "write_events",
 ]
 

@@ -31,15 +31,26 @@ from behavemodel.io._auditd_values import decode_bytes, decode_encoded_bytes, jo
 
 __all__ = ["Coded", "Front", "RegexFront", "make_front", "scanner_available"]
 
-try:  # the compiled scanner is optional: pip install 'behavemodel[fast]'
-    from behavemodel.io import _auditd_scan as _scan
-except ImportError:  # pragma: no cover - exercised where numba is absent
-    _scan = None  # type: ignore[assignment]
+_SCANNER: Any = None
+_SCANNER_CHECKED = False
+
+
+def _scanner() -> Any:
+    """The compiled scanner module, imported on first use (numba is slow to import)."""
+    global _SCANNER, _SCANNER_CHECKED
+    if not _SCANNER_CHECKED:
+        _SCANNER_CHECKED = True
+        try:  # the compiled scanner is optional: pip install 'behavemodel[fast]'
+            from behavemodel.io import _auditd_scan
+        except ImportError:  # pragma: no cover - exercised where numba is absent
+            _auditd_scan = None  # type: ignore[assignment]
+        _SCANNER = _auditd_scan
+    return _SCANNER
 
 
 def scanner_available() -> bool:
     """Whether the compiled scanner (numba) can be used."""
-    return _scan is not None
+    return _scanner() is not None
 
 
 @dataclass
@@ -313,7 +324,7 @@ class ScanFront(Front):
     """Front over the compiled byte scanner."""
 
     def __init__(self, data: bytes, n_lines: int) -> None:
-        assert _scan is not None
+        _scan = _scanner()
         scanned = self._scan(data)
         ok = scanned[2].astype(bool)
         self.bad, self.blank, self.comment = [], 0, 0
@@ -377,7 +388,7 @@ class ScanFront(Front):
         self._arg_index, self._arg_piece, self._arg_s, self._arg_e = a_index, a_piece, a_s, a_e
 
     def _scan(self, data: bytes) -> tuple[np.ndarray, ...]:
-        assert _scan is not None
+        _scan = _scanner()
         self._buf = np.frombuffer(data, np.uint8)
         return _scan.scan(  # type: ignore[no-any-return]
             self._buf, _scan.FIELD_TABLE, _scan.FIELD_NAME_BYTES, _scan.FIELD_NAME_OFFSETS,
@@ -385,7 +396,7 @@ class ScanFront(Front):
         )  # fmt: skip
 
     def _gather_coded(self, starts: np.ndarray, ends: np.ndarray) -> Coded:
-        assert _scan is not None
+        _scan = _scanner()
         codes, first = _scan.encode_ranges(self._buf, starts, ends)
         data = self._data
         uniques = [data[a:b] for a, b in zip(starts[first].tolist(), ends[first].tolist(),
@@ -393,16 +404,16 @@ class ScanFront(Front):
         return Coded(codes, uniques)
 
     def group(self) -> tuple[np.ndarray, np.ndarray]:
-        assert _scan is not None
+        _scan = _scanner()
         return _scan.group_events(self.node_codes, self.sec, self.frac_us, self.serial)
 
     def tskeys(self, rows: np.ndarray) -> list[bytes]:
-        assert _scan is not None
+        _scan = _scanner()
         offsets, data, present = _scan.gather(self._buf, self._ts_s[rows], self._ts_e[rows])
         return _binary_array(offsets, data, present).to_pylist()
 
     def _field(self, field: str) -> int:
-        assert _scan is not None
+        _scan = _scanner()
         return _scan.FIELD_INDEX[field]
 
     def strings(self, rows: np.ndarray, record_type: str, field: str) -> Coded:
@@ -413,7 +424,7 @@ class ScanFront(Front):
     def integers(
         self, rows: np.ndarray, record_type: str, field: str, base: int = 10
     ) -> tuple[np.ndarray, np.ndarray]:
-        assert _scan is not None
+        _scan = _scanner()
         f = self._field(field)
         lines = self.line_idx[rows]
         parse = _scan.parse_decimal if base == 10 else _scan.parse_hex
@@ -440,7 +451,7 @@ class ScanFront(Front):
     def cmdlines(
         self, rows: np.ndarray, events: np.ndarray, n_events: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        assert _scan is not None
+        _scan = _scanner()
         event_of_record = np.full(len(self.line_idx), -1, np.int64)
         event_of_record[rows] = events
         ev = event_of_record[self._arg_rec] if len(self._arg_rec) else np.zeros(0, np.int64)
@@ -471,8 +482,8 @@ class ScanFront(Front):
 
 def make_front(data: bytes, n_lines: int, *, engine: str = "auto") -> Front:
     """The scanner front when numba is there (or asked for), else the regex front."""
-    if engine == "regex" or (engine == "auto" and _scan is None):
+    if engine == "regex" or (engine == "auto" and not scanner_available()):
         return RegexFront(data, n_lines)
-    if _scan is None:
+    if not scanner_available():
         raise ImportError("The 'scan' parse engine needs numba: pip install 'behavemodel[fast]'.")
     return ScanFront(data, n_lines)
