@@ -105,7 +105,9 @@ _EXTRACTOR = Obj(
         "successful_only": Bool(),
         "where": MapOf(ListOf(Nullable(OneOf(Str(), Int(-(2**63), 2**63 - 1))))),
         "template": Template(),
-    }
+        "interactive": OneOf(Str(const="include"), Str(const="exclude")),
+    },
+    optional=("interactive",),  # absent in files of 0.1.0 before it existed: "include"
 )
 _BASELINE_CONFIG = Obj(
     {

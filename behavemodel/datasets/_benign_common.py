@@ -226,8 +226,14 @@ def _cron_daily() -> Template:
         ("s3", "mandb --quiet"),
         ("s4", "sa2 -A"),
     ]
-    for i, (par, line) in enumerate(more):
-        k, p, e = _probe(par, line, 0.15 + i * 0.5)
+    # Each probe runs after the script that starts it has exec'd (a child can
+    # never appear before its parent's exec in a real log).
+    started = {f"s{i}": 0.1 + i * 0.8 for i in range(len(_DAILY_SCRIPTS))}
+    probes_of: dict[str, int] = {}
+    for par, line in more:
+        n = probes_of.get(par, 0)
+        probes_of[par] = n + 1
+        k, p, e = _probe(par, line, started[par] + 0.05 + 0.12 * n)
         procs[k] = p
         events.append(e)
     procs["sa2"] = Exec(("/usr/lib/sysstat/sadf", "-d", "/var/log/sysstat/sa{dd}"), parent="s4")

@@ -276,6 +276,12 @@ class Extractor:
     template : str, optional
         Sentence fragment describing one key for alerts, with key names in
         braces, e.g. ``"{exe} ran as user {user}"``.
+    interactive : {"include", "exclude"}, default "include"
+        Whether events of interactive terminal sessions (a ``tty`` such as
+        ``pts0``, ``tty1``, ``console``) count. People at a terminal run
+        whatever they need; features about services (who runs a daemon, what a
+        daemon starts) exclude them and leave sessions to
+        :func:`behavemodel.investigate.session_timeline`.
 
     Examples
     --------
@@ -304,6 +310,7 @@ class Extractor:
     successful_only: bool = False
     where: tuple[tuple[str, tuple[str | None, ...]], ...] = ()
     template: str = ""
+    interactive: str = "include"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -366,6 +373,11 @@ class Extractor:
                 )
             clauses.append((column, tuple(allowed_values)))
         object.__setattr__(self, "where", tuple(sorted(clauses, key=lambda c: c[0])))
+        if self.interactive not in ("include", "exclude"):
+            raise FeatureConfigError(
+                f"The interactive parameter of extractor {self.name!r} must be 'include' or "
+                f"'exclude'. Got {self.interactive!r} instead."
+            )
         if not isinstance(self.template, str):
             raise FeatureConfigError(
                 f"The template of extractor {self.name!r} must be a string. "
@@ -399,9 +411,14 @@ class Extractor:
         return list(dict.fromkeys(cols))
 
     @property
+    def _optional_filter_columns(self) -> list[str]:
+        return [schema.TTY] if self.interactive == "exclude" else []
+
+    @property
     def optional_columns(self) -> list[str]:
         """Columns used when present (fallbacks, ``exit_code`` for ``EINPROGRESS``)."""
         cols = [schema.EXIT_CODE] if self.successful_only else []
+        cols += self._optional_filter_columns
         for key in self.keys:
             cols += key.optional_columns
         return [c for c in dict.fromkeys(cols) if c not in self.columns]
@@ -422,6 +439,7 @@ class Extractor:
             "successful_only": self.successful_only,
             "where": {c: list(v) for c, v in self.where},
             "template": self.template,
+            "interactive": self.interactive,
         }
 
     @classmethod
@@ -450,7 +468,28 @@ class Extractor:
             keep &= _successful(columns)
         for column, allowed in self.where:
             keep &= _isin(columns, column, allowed)
+        if self.interactive == "exclude" and schema.TTY in columns.table.column_names:
+            keep &= ~_interactive(columns)
         return keep
+
+
+#: Terminal names of interactive sessions (``tty`` column).
+_TERMINAL_PREFIXES = ("pts", "tty", "console", "hvc", "vc/")
+
+
+def _interactive(columns: ColumnCodes) -> np.ndarray:
+    """Events of interactive terminal sessions, by their ``tty``."""
+    found = columns.memo.get("interactive")
+    if isinstance(found, np.ndarray):
+        return found
+    codes, values = columns(schema.TTY)
+    terminal = np.array(
+        [v is not None and v.startswith(_TERMINAL_PREFIXES) for v in values.to_pylist()] + [False],
+        dtype=bool,
+    )
+    result = terminal[codes]
+    columns.memo["interactive"] = result
+    return result
 
 
 def _successful(columns: ColumnCodes) -> np.ndarray:
@@ -532,6 +571,7 @@ class ProcessOwners(Extractor):
     )
     event_types: tuple[str, ...] = ("process_start",)
     template: str = "{exe} ran as user {user}"
+    interactive: str = "exclude"
 
 
 @dataclass(frozen=True)
@@ -552,6 +592,7 @@ class ParentNames(Extractor):
     )
     event_types: tuple[str, ...] = ("process_start",)
     template: str = "{parent} started {exe}"
+    interactive: str = "exclude"
 
 
 @dataclass(frozen=True)

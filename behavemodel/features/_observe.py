@@ -274,7 +274,13 @@ def observe(
         columns = ColumnCodes(table)
     valid: np.ndarray | None = None
     for extractor in extractors:
-        selection = ("rows", extractor.event_types, extractor.successful_only, extractor.where)
+        selection = (
+            "rows",
+            extractor.event_types,
+            extractor.successful_only,
+            extractor.where,
+            extractor.interactive,
+        )
         rows = columns.memo.get(selection)
         if not isinstance(rows, np.ndarray):
             if valid is None:

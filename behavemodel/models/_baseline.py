@@ -732,6 +732,16 @@ group (1 host) since 2024-01-01 01:00 UTC.
         return table
 
     def _set_state(self, config: StatsConfig, stats: pa.Table) -> None:
+        self.config_ = config
+        self.stats_ = stats
+        self.offset_ = -THRESHOLD
+        self._built = self._build_baseline()
+
+    def _scoring_params(self) -> tuple[Any, ...]:
+        """The parameters that shape scoring (not learning): changeable after fit."""
+        return (self.novelty_threshold, self.min_span, self.max_age, self.alert_while_learning)
+
+    def _build_baseline(self) -> tuple[tuple[Any, ...], Baseline]:
         min_span = parse_duration(self.min_span, "min_span parameter of BaselineDetector")
         max_age = (
             None
@@ -740,17 +750,25 @@ group (1 host) since 2024-01-01 01:00 UTC.
                 self.max_age, "max_age parameter of BaselineDetector", allow_zero=False
             )
         )
-        self.config_ = config
-        self.stats_ = stats
-        self.offset_ = -THRESHOLD
-        self._baseline = Baseline.build(
-            stats,
-            config.feature_names,
+        baseline = Baseline.build(
+            self.stats_,
+            self.config_.feature_names,
             novelty_threshold=float(self.novelty_threshold),
             min_span=min_span,
             max_age=max_age,
             alert_while_learning=bool(self.alert_while_learning),
         )
+        return self._scoring_params(), baseline
+
+    @property
+    def _baseline(self) -> Baseline:
+        """The scoring index, rebuilt when a scoring parameter was changed with set_params."""
+        params, baseline = self._built
+        if params != self._scoring_params():
+            self._validate_params()
+            self._built = self._build_baseline()
+            baseline = self._built[1]
+        return baseline
 
     @property
     def baseline_(self) -> pd.DataFrame:

@@ -113,6 +113,22 @@ def test_parent_fields_match_the_simulated_process_tree() -> None:
     assert pd.isna(derived[starts & (ev.column(s.PROCESS_PID).to_numpy() == 1)]).all()
 
 
+def test_no_child_starts_before_its_parent_execs(fleet_day_df: pd.DataFrame) -> None:
+    # A parent that exec's just after its child would make the reader (and the
+    # simulator) take the previous holder of that pid as the parent.
+    starts = fleet_day_df[fleet_day_df["event_type"] == "process_start"]
+    children = starts[["host_name", "time", "parent_pid"]]
+    parents = starts[["host_name", "time", "process_pid"]].rename(
+        columns={"time": "parent_time", "process_pid": "parent_pid"}
+    )
+    pairs = children.merge(parents, on=["host_name", "parent_pid"])
+    late = pairs[
+        (pairs["parent_time"] > pairs["time"])
+        & (pairs["parent_time"] <= pairs["time"] + pd.Timedelta("2s"))
+    ]
+    assert len(late) == 0
+
+
 def test_every_host_boots_with_its_daemons(fleet_day_df: pd.DataFrame) -> None:
     df = fleet_day_df
     for _host, g in df.groupby("host_name", observed=True):

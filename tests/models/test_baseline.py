@@ -305,6 +305,21 @@ def test_learning_groups_stay_quiet_unless_asked(make_events: Make) -> None:
     assert "(still learning)" in found[alerts.REASON].iloc[0]
 
 
+def test_scoring_parameters_apply_after_set_params(make_events: Make) -> None:
+    rows = _fleet_rows(hours=3)
+    new = _day3(
+        make_events, [{**WEB, "host_name": "web-01", "process_exe": "/tmp/x", "user_name": "root"}]
+    )
+    model = BaselineDetector().fit(make_events(rows))
+    assert model.predict(new).tolist() == [1]
+    model.set_params(alert_while_learning=True)
+    assert model.predict(new).tolist() == [-1]
+    model.set_params(alert_while_learning=False)
+    assert model.explain(new).empty
+    with pytest.raises(ValueError, match="novelty_threshold"):
+        model.set_params(novelty_threshold=2.0).predict(new)
+
+
 def test_unknown_groups_are_learning(model: BaselineDetector, make_events: Make) -> None:
     new_host = _day3(make_events, [{"host_name": "mail-01", "process_exe": "/tmp/x"}])
     assert model.predict(new_host).tolist() == [1]
