@@ -14,10 +14,10 @@ The goldens are the expected outputs that other projects keep beside the same lo
 
 Each golden event is turned into the canonical columns it determines, one test per
 event. Where our table differs from a golden on purpose, the conversion below says
-so and why. Where our reader is wrong, the field is listed in
-``KNOWN_DISCREPANCIES``: the per-event test skips it and a strict xfail test asserts
-the correct value, so fixing the reader turns that test into a failure until the
-entry is removed.
+so and why. Where our reader is wrong, list the field in ``KNOWN_DISCREPANCIES`` (the
+per-event test then skips it) and add a strict-xfail test asserting the correct value,
+so fixing the reader turns that test into a failure until the entry is removed. The
+list is empty today.
 """
 
 from __future__ import annotations
@@ -118,7 +118,8 @@ _ID_IN_HEADER = re.compile(r"audit\((\d+\.\d+:\d+)\)")
 # --- known reader bugs ---------------------------------------------------------------
 
 #: (case id, column) -> why our reader is wrong there. The per-event tests skip these
-#: columns; ``test_known_discrepancy`` asserts the correct value as a strict xfail.
+#: columns. Empty now: every difference found so far was fixed in the reader; a new one
+#: goes here, with a strict-xfail test asserting the correct value.
 KNOWN_DISCREPANCIES: dict[tuple[str, str], str] = {}
 
 #: (case id, column) -> (the right value, why the golden is wrong there).
@@ -777,19 +778,6 @@ def _all_cases(corpus: Path) -> dict[str, GoldenCase]:
     return cases
 
 
-def _known_params() -> list[Any]:
-    if not _CORPUS.is_dir():
-        return [pytest.param(None, None, id="corpus-missing")]
-    cases = _all_cases(_CORPUS)
-    params = []
-    for (case_id, column), reason in KNOWN_DISCREPANCIES.items():
-        marks = pytest.mark.xfail(strict=True, reason=reason)
-        params.append(
-            pytest.param(cases.get(case_id), column, id=f"{case_id}-{column}", marks=marks)
-        )
-    return params
-
-
 # --- comparing -----------------------------------------------------------------------
 
 
@@ -878,11 +866,3 @@ def test_known_discrepancies_are_current(corpus_dir: Path) -> None:
     enriched = {case.id for case in enriched_cases(corpus_dir)}
     for case_id in KNOWN_ENRICHED_DISCREPANCIES:
         assert case_id in enriched, f"no ENRICHED event {case_id!r}"
-
-
-@pytest.mark.parametrize(("case", "column"), _known_params())
-def test_known_discrepancy(corpus_dir: Path, case: GoldenCase, column: str) -> None:
-    """The correct value of a column our reader gets wrong today (strict xfail)."""
-    assert case is not None, "see test_known_discrepancies_are_current"
-    row = _row(corpus_dir, case.source, case.test_name, case.event_id)
-    assert _actual(row, column) == case.expected[column]
