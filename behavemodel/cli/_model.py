@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from behavemodel.cli._common import EXIT_DEVIATIONS, EXIT_OK, library_errors, progress, safe_text
+from behavemodel.io import SCHEMAS
 
 __all__ = ["diff_command", "fit_command", "inspect_command", "score_command"]
 
@@ -79,6 +80,9 @@ def _warnings_to_stderr() -> Iterator[None]:
         click.echo(f"behavemodel: warning: {safe_text(item.message, limit=2000)}", err=True)
 
 
+_JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
 def _is_parquet(path: Path) -> bool:
     if path.name.endswith(".log"):
         return False
@@ -93,9 +97,10 @@ def _is_parquet(path: Path) -> bool:
     return False
 
 
-def _sources(items: Sequence[str]) -> tuple[list[Path], list[str | Path]]:
-    """Split the inputs into Parquet files and raw audit logs (directories walked)."""
+def _sources(items: Sequence[str]) -> tuple[list[Path], list[Path], list[str | Path]]:
+    """Split the inputs into Parquet files, JSON-lines dumps and raw audit logs."""
     parquet: list[Path] = []
+    json_lines: list[Path] = []
     logs: list[str | Path] = []
     for item in items:
         if item == "-":
@@ -114,23 +119,30 @@ def _sources(items: Sequence[str]) -> tuple[list[Path], list[str | Path]]:
         else:
             files = [path]
         for file in files:
-            if _is_parquet(file):
+            if file.suffix.lower() in _JSON_SUFFIXES:
+                json_lines.append(file)
+            elif _is_parquet(file):
                 parquet.append(file)
             else:
                 logs.append(file)
-    return parquet, logs
+    return parquet, json_lines, logs
 
 
-def _batches(items: Sequence[str], host: str | None) -> Iterator[pa.RecordBatch]:
-    """Event batches from canonical Parquet files, then from raw audit logs."""
-    from behavemodel.io import iter_auditd
+def _batches(
+    items: Sequence[str], host: str | None, schema_name: str = "canonical"
+) -> Iterator[pa.RecordBatch]:
+    """Event batches from Parquet and JSON-lines dumps (in ``schema_name``), then raw logs."""
+    from behavemodel.io import iter_auditd, iter_events
 
-    parquet, logs = _sources(items)
-    for path in parquet:
-        try:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=_READ_ROWS)
-        except pa.ArrowException as exc:
-            raise ValueError(f"{path}: cannot read it as Parquet: {exc}") from None
+    parquet, json_lines, logs = _sources(items)
+    if parquet:
+        yield from iter_events(
+            parquet, schema=schema_name, host=host, format="parquet", batch_size=_READ_ROWS
+        )
+    if json_lines:
+        yield from iter_events(
+            json_lines, schema=schema_name, host=host, format="json", batch_size=_READ_ROWS
+        )
     if logs:
         yield from iter_auditd(logs, host=host)
 
@@ -222,10 +234,10 @@ def _signature_line(status: str, key_id: str | None) -> str:
 @click.option(
     "--schema",
     "schema_name",
-    type=click.Choice(["canonical"]),
+    type=click.Choice(list(SCHEMAS)),
     default="canonical",
     show_default=True,
-    help="Schema of Parquet inputs.",
+    help="Schema of Parquet/JSON-lines inputs (raw audit logs are recognised by content).",
 )
 @click.option("--bucket", default="1h", show_default=True, help="De-duplication bucket width.")
 @click.option(
@@ -298,7 +310,7 @@ def fit_command(
         max_age=max_age,
     )
     rows = 0
-    for table in _rebatch(progress(_batches(events, host), "learning"), _FIT_ROWS):
+    for table in _rebatch(progress(_batches(events, host, schema_name), "learning"), _FIT_ROWS):
         if table.num_rows:
             model.partial_fit(table)
             rows += table.num_rows
@@ -349,6 +361,14 @@ def _echo_convergence_summary(report: pd.DataFrame) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON lines instead.")
 @click.option("--host", help="Host name for audit records without node=.")
+@click.option(
+    "--schema",
+    "schema_name",
+    type=click.Choice(list(SCHEMAS)),
+    default="canonical",
+    show_default=True,
+    help="Schema of Parquet/JSON-lines inputs (raw audit logs are recognised by content).",
+)
 @_key_options
 @library_errors
 def score_command(
@@ -357,6 +377,7 @@ def score_command(
     output: Path,
     as_json: bool,
     host: str | None,
+    schema_name: str,
     key_env: str | None,
     require_signature: bool,
 ) -> None:
@@ -376,7 +397,7 @@ def score_command(
         model = load(model_path, key=key, require_signature=require_signature)
     parts: list[pa.Table] = []
     scored = 0
-    for batch in progress(_batches(events, host), "scoring"):
+    for batch in progress(_batches(events, host, schema_name), "scoring"):
         if batch.num_rows:
             scored += batch.num_rows
             found = model.explain(batch)

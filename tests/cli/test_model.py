@@ -428,3 +428,34 @@ def test_hostile_values_cannot_reach_the_terminal_raw(tmp_path: Path) -> None:
     ):
         assert "\x1b" not in result.output
         assert "\\x1b[2J" in result.output
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "io" / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("schema_name", "fixture"),
+    [("ocsf", "ocsf-1.4.parquet"), ("ocsf", "ocsf-1.1.jsonl"), ("ecs", "auditbeat.ndjson")],
+)
+def test_fit_and_score_mapped_schemas(tmp_path: Path, schema_name: str, fixture: str) -> None:
+    from behavemodel.io import read_events
+
+    source = FIXTURES / fixture
+    expected = read_events(source, schema=schema_name)
+    model_path = tmp_path / "m.bmz"
+    fitted = run("fit", str(source), "--schema", schema_name, "--min-span", "1s",
+                 "-o", str(model_path))  # fmt: skip
+    assert fitted.exit_code == 0, fitted.output
+    model = load(model_path)
+    assert model.stats_.num_rows > 0
+    assert len(expected) > 0
+    scored = run("score", str(model_path), str(source), "--schema", schema_name,
+                 "-o", str(tmp_path / "a.parquet"))  # fmt: skip
+    assert scored.exit_code == 0, scored.output  # scored on what it learned: nothing new
+
+
+def test_schema_choices_are_the_readers() -> None:
+    from behavemodel.io import SCHEMAS
+
+    result = run("score", "--help")
+    assert all(name in result.output for name in SCHEMAS)
