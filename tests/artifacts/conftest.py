@@ -8,30 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pytest
 
-from behavemodel import schema
 from behavemodel.artifacts import save
 from behavemodel.models import BaselineDetector
-
-
-def build_events(rows: list[dict[str, Any]], start: str = "2024-01-01T00:00:00Z") -> pa.Table:
-    """Canonical events from a few dicts; ``minutes`` offsets ``time`` from ``start``."""
-    records = []
-    for i, row in enumerate(rows):
-        row = dict(row)
-        minutes = row.pop("minutes", i)
-        row.setdefault("time", pd.Timestamp(start) + pd.Timedelta(minutes=minutes))
-        row.setdefault("host_name", "web-01")
-        row.setdefault("event_type", "process_start")
-        row.setdefault("event_id", f"ev-{i}")
-        row.setdefault("source_format", "canonical")
-        records.append(row)
-    frame = pd.DataFrame.from_records(records)
-    frame["time"] = pd.to_datetime(frame["time"], utc=True)
-    return schema.conform(frame, fill_missing=True)
 
 
 def _process(host: str, group: str, exe: str, parent: str, user: str, minutes: int) -> dict:
@@ -109,18 +90,13 @@ def scoring_rows() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def train_events() -> pa.Table:
-    return build_events(training_rows())
+def train_events(make_events: Callable[..., pa.Table]) -> pa.Table:
+    return make_events(training_rows())
 
 
 @pytest.fixture(scope="session")
-def score_events() -> pa.Table:
-    return build_events(scoring_rows())
-
-
-@pytest.fixture(scope="session")
-def make_events() -> Callable[..., pa.Table]:
-    return build_events
+def score_events(make_events: Callable[..., pa.Table]) -> pa.Table:
+    return make_events(scoring_rows())
 
 
 @pytest.fixture(scope="session")

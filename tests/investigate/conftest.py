@@ -1,10 +1,11 @@
-"""Fixtures for the investigation tests: inline event tables, the shared corpus, a simulation."""
+"""Fixtures for the investigation tests: inline event tables and a simulation.
+
+The corpus fixture is shared, in ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,11 +14,6 @@ import pytest
 
 from behavemodel import schema
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-#: ``<repo>/../shared/corpus/auditlogs``, found from this file, never from the cwd.
-CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus" / "auditlogs"
-#: Set to 1 (in CI) to turn a missing corpus into a failure instead of a skip.
-CORPUS_REQUIRED_ENV = "BEHAVEMODEL_CORPUS_REQUIRED"
 START = pd.Timestamp("2024-03-04T10:00:00Z")
 
 Make = Callable[..., pa.Table]
@@ -48,16 +44,3 @@ def build_events(rows: list[dict[str, Any]], start: pd.Timestamp = START) -> pa.
 @pytest.fixture(scope="session")
 def make_events() -> Make:
     return build_events
-
-
-@pytest.fixture(scope="session")
-def corpus_dir() -> Path:
-    """The shared audit-log corpus; skips (or fails when required) if it is absent."""
-    if CORPUS_DIR.is_dir():
-        return CORPUS_DIR
-    message = (
-        f"shared audit-log corpus not found at {CORPUS_DIR}: clone the project beside ../shared"
-    )
-    if os.environ.get(CORPUS_REQUIRED_ENV) == "1":
-        pytest.fail(f"{message} ({CORPUS_REQUIRED_ENV}=1)")
-    pytest.skip(message)
