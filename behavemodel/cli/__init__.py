@@ -51,6 +51,9 @@ def _register() -> None:
     main.add_command(score_command)
     main.add_command(inspect_command)
     main.add_command(diff_command)
+    from behavemodel.cli._monitor import monitor_command
+
+    main.add_command(monitor_command)
 
 
 _register()
