@@ -11,6 +11,7 @@ The public API is re-exported here; see the README for a tour.
 - Keep: :func:`save`, :func:`load`, :func:`diff` — versioned, data-only model
   files (docs/model-format.md).
 - Score dumps: :func:`score_parquet` (flat memory); ``behavemodel.dask`` for clusters.
+- Watch a live host: :class:`Monitor` (``behavemodel monitor``).
 - Investigate: :func:`process_tree`, :func:`ancestry`, :func:`session_timeline`,
   :func:`match_connections`.
 
@@ -65,6 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         write_events,
     )
     from behavemodel.models import BaselineDetector, merge_models
+    from behavemodel.monitor import Monitor
     from behavemodel.scoring import ScoreSummary, score_parquet
 
 #: Public name -> module that defines it (imported when first used).
@@ -101,6 +103,7 @@ _LAZY = {
     "session_timeline": "behavemodel.investigate",
     "ScoreSummary": "behavemodel.scoring",
     "score_parquet": "behavemodel.scoring",
+    "Monitor": "behavemodel.monitor",
 }
 
 __all__ = [
@@ -112,6 +115,7 @@ __all__ = [
     "Extractor",
     "FileWriters",
     "GroupMap",
+    "Monitor",
     "NetworkPorts",
     "NetworkProcesses",
     "ParentNames",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any, TypeVar
@@ -17,10 +21,15 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_OK",
     "fail",
+    "key_options",
     "library_errors",
     "progress",
+    "read_key",
     "safe_text",
+    "warnings_to_stderr",
 ]
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 EXIT_OK, EXIT_DEVIATIONS, EXIT_ERROR = 0, 1, 2
 
@@ -74,3 +83,46 @@ def progress(items: Iterator[pa.RecordBatch], what: str) -> Iterator[pa.RecordBa
         for batch in items:
             bar.update(batch.num_rows)
             yield batch
+
+
+def key_options(func: Any) -> Any:
+    """``--key-env VAR`` and ``--require-signature``, for commands that read model files."""
+    func = click.option(
+        "--require-signature",
+        is_flag=True,
+        help="Refuse model files that are not signed and verified with the key.",
+    )(func)
+    return click.option(
+        "--key-env",
+        metavar="VAR",
+        help="Environment variable holding the HMAC signing key (never pass the key "
+        "itself as an argument).",
+    )(func)
+
+
+def read_key(var: str | None) -> bytes | None:
+    """The signing key from the environment variable ``--key-env`` names (never argv)."""
+    if var is None:
+        return None
+    if not _ENV_NAME.match(var):
+        # Do not echo the value: it may be the key itself, given by mistake.
+        raise click.UsageError(
+            "--key-env takes the NAME of an environment variable (such as BEHAVEMODEL_KEY) "
+            "that holds the key, not the key itself."
+        )
+    value = os.environ.get(var)
+    if not value:
+        raise click.UsageError(
+            f"the environment variable {var} named by --key-env is not set or is empty."
+        )
+    return value.encode("utf-8")
+
+
+@contextlib.contextmanager
+def warnings_to_stderr() -> Iterator[None]:
+    """Show library warnings as one line each on stderr, not Python's warning format."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for item in caught:
+        click.echo(f"behavemodel: warning: {safe_text(item.message, limit=2000)}", err=True)

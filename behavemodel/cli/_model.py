@@ -11,9 +11,7 @@ import contextlib
 import datetime
 import json
 import os
-import re
 import secrets
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from behavemodel.cli._common import EXIT_DEVIATIONS, EXIT_OK, library_errors, progress, safe_text
+from behavemodel.cli._common import (
+    EXIT_DEVIATIONS,
+    EXIT_OK,
+    key_options,
+    library_errors,
+    progress,
+    read_key,
+    safe_text,
+    warnings_to_stderr,
+)
 from behavemodel.io import SCHEMAS
 
 __all__ = ["diff_command", "fit_command", "inspect_command", "score_command"]
@@ -34,50 +41,7 @@ __all__ = ["diff_command", "fit_command", "inspect_command", "score_command"]
 #: enough that memory stays flat.
 _FIT_ROWS = 1_000_000
 _READ_ROWS = 262_144
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHOWN_ALERTS = 20
-
-
-# -- shared options and helpers ---------------------------------------------------------
-def _key_options(func: Any) -> Any:
-    func = click.option(
-        "--require-signature",
-        is_flag=True,
-        help="Refuse model files that are not signed and verified with the key.",
-    )(func)
-    return click.option(
-        "--key-env",
-        metavar="VAR",
-        help="Environment variable holding the HMAC signing key (never pass the key "
-        "itself as an argument).",
-    )(func)
-
-
-def _read_key(var: str | None) -> bytes | None:
-    if var is None:
-        return None
-    if not _ENV_NAME.match(var):
-        # Do not echo the value: it may be the key itself, given by mistake.
-        raise click.UsageError(
-            "--key-env takes the NAME of an environment variable (such as BEHAVEMODEL_KEY) "
-            "that holds the key, not the key itself."
-        )
-    value = os.environ.get(var)
-    if not value:
-        raise click.UsageError(
-            f"the environment variable {var} named by --key-env is not set or is empty."
-        )
-    return value.encode("utf-8")
-
-
-@contextlib.contextmanager
-def _warnings_to_stderr() -> Iterator[None]:
-    """Show library warnings as one line each on stderr, not Python's warning format."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for item in caught:
-        click.echo(f"behavemodel: warning: {safe_text(item.message, limit=2000)}", err=True)
 
 
 _JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -288,7 +252,7 @@ def fit_command(
     from behavemodel.features import GroupMap
     from behavemodel.models import BaselineDetector
 
-    key = _read_key(key_env)
+    key = read_key(key_env)
     chosen = [o for o, v in [("--groups", groups_csv), ("--group-column", group_column),
                              ("--group-regex", group_regex)] if v is not None]  # fmt: skip
     if len(chosen) > 1:
@@ -369,7 +333,7 @@ def _echo_convergence_summary(report: pd.DataFrame) -> None:
     show_default=True,
     help="Schema of Parquet/JSON-lines inputs (raw audit logs are recognised by content).",
 )
-@_key_options
+@key_options
 @library_errors
 def score_command(
     model_path: Path,
@@ -392,8 +356,8 @@ def score_command(
     from behavemodel.artifacts import load
     from behavemodel.models import alerts
 
-    key = _read_key(key_env)
-    with _warnings_to_stderr():
+    key = read_key(key_env)
+    with warnings_to_stderr():
         model = load(model_path, key=key, require_signature=require_signature)
     parts: list[pa.Table] = []
     scored = 0
@@ -467,7 +431,7 @@ def _combine_alerts(parts: list[pa.Table]) -> pa.Table:
     "model_path", metavar="MODEL.bmz", type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
-@_key_options
+@key_options
 @library_errors
 def inspect_command(
     model_path: Path, as_json: bool, key_env: str | None, require_signature: bool
@@ -483,8 +447,8 @@ def inspect_command(
     """
     from behavemodel.artifacts import load_artifact
 
-    key = _read_key(key_env)
-    with _warnings_to_stderr():
+    key = read_key(key_env)
+    with warnings_to_stderr():
         artifact = load_artifact(model_path, key=key, require_signature=require_signature)
     manifest = artifact.manifest
     report = artifact.model.convergence_report()
@@ -585,7 +549,7 @@ def _cell(value: Any) -> str:
     help="Exit 1 when the candidate has any key the approved baseline lacks.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for machines.")
-@_key_options
+@key_options
 @library_errors
 def diff_command(
     approved: Path,
@@ -606,8 +570,8 @@ def diff_command(
     """
     from behavemodel.artifacts import diff
 
-    key = _read_key(key_env)
-    with _warnings_to_stderr():
+    key = read_key(key_env)
+    with warnings_to_stderr():
         result = diff(approved, candidate, key=key, require_signature=require_signature)
     if as_json:
         document = {"approved": str(approved), "candidate": str(candidate), **result.to_dict()}

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import click
 
-from behavemodel.cli._common import EXIT_DEVIATIONS, EXIT_OK, library_errors, safe_text
-from behavemodel.cli._model import _key_options, _read_key, _warnings_to_stderr
+from behavemodel.cli._common import (
+    EXIT_DEVIATIONS,
+    EXIT_OK,
+    key_options,
+    library_errors,
+    read_key,
+    safe_text,
+    warnings_to_stderr,
+)
 
 __all__ = ["monitor_command"]
 
@@ -97,7 +104,7 @@ def _report(message: str) -> None:
     show_default=True,
     help="Seconds between checkpoints.",
 )
-@_key_options
+@key_options
 @library_errors
 def monitor_command(
     model_path: Path,
@@ -136,13 +143,13 @@ def monitor_command(
     from behavemodel.artifacts import load_artifact
     from behavemodel.monitor import Monitor
 
-    key = _read_key(key_env)
+    key = read_key(key_env)
     if checkpoint is not None and follow == "-":
         raise click.UsageError(
             "--checkpoint needs a file to follow: standard input cannot be re-read after a "
             "restart."
         )
-    with _warnings_to_stderr():
+    with warnings_to_stderr():
         artifact = load_artifact(model_path, key=key, require_signature=require_signature)
     if learn and artifact.signature == "unverified":
         raise click.UsageError(
