@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 __all__ = [
     "SYSCALL_FIELDS",
@@ -54,11 +55,17 @@ def parse_fields(body: bytes) -> dict[bytes, bytes]:
     outer, inner = _split_msg(body)
     _tokens_into(outer, fields, trim=False)
     if inner is not None:
-        nested: dict[bytes, bytes] = {}
-        _tokens_into(inner, nested, trim=True)
-        for name, value in nested.items():
+        for name, value in _inner_fields(inner):
             fields.setdefault(name, value)
     return fields
+
+
+@lru_cache(maxsize=8192)
+def _inner_fields(inner: bytes) -> tuple[tuple[bytes, bytes], ...]:
+    """Fields of a user-space ``msg='...'``; these repeat a lot (PAM, cron), so cached."""
+    nested: dict[bytes, bytes] = {}
+    _tokens_into(inner, nested, trim=True)
+    return tuple(nested.items())
 
 
 def _split_msg(body: bytes) -> tuple[bytes, bytes | None]:

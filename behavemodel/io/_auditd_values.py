@@ -170,7 +170,6 @@ _FAMILY_INET, _FAMILY_INET6, _FAMILY_UNIX, _FAMILY_NETLINK, _FAMILY_PACKET = 2, 
 _KNOWN_FAMILIES = (_FAMILY_INET, _FAMILY_INET6, _FAMILY_UNIX, _FAMILY_NETLINK, _FAMILY_PACKET)
 
 
-@lru_cache(maxsize=65536)
 def decode_sockaddr(raw: bytes, big_endian: bool = False) -> SocketAddress:
     """Decode the hex ``saddr`` value of a SOCKADDR record.
 
@@ -192,6 +191,37 @@ def decode_sockaddr(raw: bytes, big_endian: bool = False) -> SocketAddress:
     >>> decode_sockaddr(b"1000000000000000000000000")  # odd length: kept raw
     SocketAddress(family='other', address='1000000000000000000000000', port=None)
     """
+    # Fast path: IPv4/IPv6 addresses repeat, ports do not; decode them apart.
+    if not big_endian and len(raw) >= 16 and raw[:4] in (b"0200", b"0A00", b"0a00"):
+        try:
+            port = int(raw[4:8], 16)
+        except ValueError:
+            port = -1
+        if port >= 0:
+            found = _address_text(raw[:4], raw[8:16] if raw[1:2] == b"2" else raw[16:48])
+            if found is not None:
+                return SocketAddress(found[0], found[1], port)
+    return _decode_sockaddr(raw, big_endian)
+
+
+@lru_cache(maxsize=65536)
+def _address_text(family: bytes, address: bytes) -> tuple[str, str] | None:
+    """Text of an IPv4 (8 hex digits) or IPv6 (32 hex digits) address, or None."""
+    try:
+        packed = bytes.fromhex(address.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if family == b"0200" and len(packed) == 4:
+        return "inet", socket.inet_ntoa(packed)
+    if family in (b"0A00", b"0a00") and len(packed) == 16:
+        if packed[:12] == _V4_MAPPED:
+            return "inet6", "::ffff:" + socket.inet_ntoa(packed[12:])
+        return "inet6", socket.inet_ntop(socket.AF_INET6, packed)
+    return None
+
+
+@lru_cache(maxsize=65536)
+def _decode_sockaddr(raw: bytes, big_endian: bool) -> SocketAddress:
     text = raw.strip(b'"')
     try:
         data = bytes.fromhex(text.decode("ascii"))
