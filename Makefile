@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+PY_SOURCES := behavemodel tests benchmarks scripts docs/make_images.py datasets/make_samples.py
 EXTRAS ?= fast,dev,plot,dask,notebooks,bench
 
 .PHONY: help install demo test lint bench clean
@@ -25,12 +26,13 @@ demo: $(STAMP)
 	$(PY) -m behavemodel.demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check behavemodel tests benchmarks
-	$(PY) -m ruff format --check behavemodel tests benchmarks
+	$(PY) -m ruff check $(PY_SOURCES)
+	$(PY) -m ruff format --check $(PY_SOURCES)
 	$(PY) -m mypy
 
 test: lint
 	$(PY) -m pytest
+	$(PY) -m pytest --nbmake notebooks
 
 bench: $(STAMP)
 	$(PY) benchmarks/parse_auditd.py

@@ -148,7 +148,15 @@ __all__ = [
 ]
 
 
+#: Subpackages reachable as attributes without an import (``bm.reports``, ``bm.plot``).
+_SUBMODULES = ("artifacts", "datasets", "investigate", "plot", "reports", "scoring")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        submodule = importlib.import_module(f"behavemodel.{name}")
+        globals()[name] = submodule
+        return submodule
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'behavemodel' has no attribute {name!r}")
@@ -158,4 +166,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))

@@ -253,6 +253,19 @@ class KeyedEvents:
         return self._joined[1]
 
 
+def _without_separator(values: pa.Array) -> pa.Array:
+    """Key component values with :data:`KEY_SEPARATOR` shown as ``\\x00``.
+
+    A NUL inside a value (possible in JSON dumps, never in raw audit logs) would
+    otherwise split one component in two when keys are taken apart again.
+    """
+    if len(values) == 0 or not pa.types.is_string(values.type):
+        return values
+    if not pc.any(pc.match_substring(values, KEY_SEPARATOR)).as_py():
+        return values
+    return pc.replace_substring(values, KEY_SEPARATOR, "\\x00")
+
+
 def join_parts(part_values: Sequence[pa.Array], parts: Sequence[np.ndarray]) -> pa.Array:
     """Joined keys for the component codes ``parts`` (one array per component)."""
     pieces = [v.take(pa.array(p)) for v, p in zip(part_values, parts, strict=True)]
@@ -293,7 +306,7 @@ def observe(
             if not isinstance(found, tuple):
                 found = columns.memo[memo_key] = key.coded(columns, rows, normaliser)
             part_codes.append(found[0])
-            part_values.append(found[1])
+            part_values.append(_without_separator(found[1]))
             part_nulls.append(found[2])
         keep: np.ndarray | None = None
         for c, nulls in zip(part_codes, part_nulls, strict=True):

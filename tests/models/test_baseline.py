@@ -557,3 +557,13 @@ def test_tags() -> None:
     tags = BaselineDetector().__sklearn_tags__()
     assert tags.estimator_type == "outlier_detector"
     assert tags.input_tags.string and tags.input_tags.allow_nan and tags.requires_fit
+
+
+def test_a_nul_byte_in_a_value_cannot_split_its_key(make_events: Make) -> None:
+    # NUL separates key components inside the library; JSON dumps may carry NULs.
+    rows = [{"process_exe": "/bin/ls", "user_name": "root", "minutes": 1440 * d} for d in range(4)]
+    model = BaselineDetector(min_span="1h", features=["ProcessOwners"]).fit(make_events(rows))
+    hostile = make_events([{"process_exe": "/tmp/a\x00b", "user_name": "root", "minutes": 7000}])
+    found = model.explain(hostile)
+    assert found[alerts.KEY].tolist() == ["exe=/tmp/a\\x00b, user=root"]
+    assert list(found[alerts.KEY_VALUES].iloc[0]) == ["/tmp/a\\x00b", "root"]
