@@ -54,6 +54,9 @@ def _register() -> None:
     from behavemodel.cli._monitor import monitor_command
 
     main.add_command(monitor_command)
+    from behavemodel.cli._simulate import simulate_command
+
+    main.add_command(simulate_command)
 
 
 _register()
