@@ -664,7 +664,7 @@ def _parse_stream_parallel(
 ) -> Iterator[pa.Table]:
     """Ranges of each file parsed by workers; seams and process history stitched here."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["behavemodel.io._auditd"])
+    context.set_forkserver_preload(["behavemodel.io._auditd_warm"])
     files: list[str] = []
     carry: LineBlock | None = None
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
