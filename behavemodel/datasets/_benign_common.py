@@ -651,7 +651,7 @@ def _security_updates() -> Template:
         ),
         "ldc": Exec(("/sbin/ldconfig",), parent="trig", interp="/bin/sh"),
         "ldr": Exec(("/sbin/ldconfig.real",), parent="ldc"),
-        "mandb": Exec(("/usr/bin/mandb", "--quiet"), parent="trig", user="man" if False else None),
+        "mandb": Exec(("/usr/bin/mandb", "--quiet"), parent="trig"),
         "ii": Exec(("install-info", "--quiet", "/usr/share/info/openssl.info.gz"), parent="trig"),
         "dsh": Exec(("deb-systemd-helper", "unmask", "ssh.service"), parent="trig"),
         "dsi": Exec(("deb-systemd-invoke", "restart", "ssh.service"), parent="trig"),

@@ -8,7 +8,6 @@ the pieces into one time-sorted Arrow table with a single gather per column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -70,36 +69,6 @@ class SV:
         assert self.codes is not None
         idx = pa.array(self.codes.astype(np.int64), mask=self.codes < 0)
         return vocab.array().take(idx)
-
-
-def _concat_sv(parts: Sequence[SV], vocab: Vocab, order: np.ndarray | None = None) -> pa.Array:
-    """Concatenate string vectors into one Arrow array, optionally permuted by ``order``.
-
-    All parts become indices into one values array (the vocabulary followed by the
-    dynamic arrays), so the permutation costs an integer take plus one string take.
-    """
-    base = vocab.array()
-    offset = len(base)
-    chunks = [base]
-    idx_parts = []
-    for p in parts:
-        if p.codes is not None:
-            idx_parts.append(p.codes.astype(np.int64))
-        else:
-            arr = p.arr
-            if arr.type != pa.string():  # type: ignore[union-attr]
-                arr = arr.cast(pa.string())  # type: ignore[union-attr]
-            if isinstance(arr, pa.ChunkedArray):
-                arr = arr.combine_chunks()
-            assert arr is not None
-            chunks.append(arr)
-            idx_parts.append(np.arange(offset, offset + len(arr), dtype=np.int64))
-            offset += len(arr)
-    idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
-    if order is not None:
-        idx = idx[order]
-    values = pa.concat_arrays(chunks) if len(chunks) > 1 else base
-    return values.take(pa.array(idx, mask=idx < 0))
 
 
 _STR_COLS = (

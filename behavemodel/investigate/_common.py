@@ -397,11 +397,3 @@ def clock(us: int, *, date: bool = False) -> str:
     ts = pd.Timestamp(us, unit="us", tz="UTC")
     text = ts.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S")
     return f"{text}.{ts.microsecond // 1000:03d}"
-
-
-def timestamps(us: np.ndarray) -> pd.Series:
-    """int64 microseconds (NO_TIME for unknown) as a UTC datetime Series."""
-    values = np.where(us == NO_TIME, np.iinfo(np.int64).min, us)
-    out = pd.Series(pd.to_datetime(values, unit="us", utc=True, errors="coerce"))
-    out[us == NO_TIME] = pd.NaT
-    return out

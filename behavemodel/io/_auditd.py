@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -864,8 +863,3 @@ def _with_parents(table: pa.Table, parent_exe: np.ndarray, parent_name: np.ndarr
     table = table.set_column(idx, s.PARENT_EXE, pa.array(parent_exe, pa.string()))
     idx = table.column_names.index(s.PARENT_NAME)
     return table.set_column(idx, s.PARENT_NAME, pa.array(parent_name, pa.string()))
-
-
-def default_jobs() -> int:
-    """Worker processes worth starting on this machine."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)

@@ -213,13 +213,6 @@ class Baseline:
         )
 
     # -- scoring ---------------------------------------------------------------------
-    def score_keys(self, feature: str, group: np.ndarray, key: np.ndarray) -> KeyScores:
-        """Score distinct (group, key) pairs of ``feature`` (arrays of str)."""
-        groups = _index_in(pa.array(list(group), pa.string()), self.group_values)
-        lookup = self.features[feature]
-        keys = _index_in(pa.array(list(key), pa.string()), lookup.key_values)
-        return self._score(lookup, groups, keys)
-
     def _score(self, lookup: FeatureLookup, group: np.ndarray, key: np.ndarray) -> KeyScores:
         """Score pairs given as model group codes and model key codes (-1: unknown)."""
         n = len(group)
