@@ -45,7 +45,9 @@ def _register() -> None:
     main.add_command(ancestry_command)
     main.add_command(timeline_command)
     main.add_command(connections_command)
-    from behavemodel.cli._model import diff_command, fit_command, inspect_command, score_command
+    from behavemodel.cli._fit import fit_command
+    from behavemodel.cli._inspect import diff_command, inspect_command
+    from behavemodel.cli._score import score_command
 
     main.add_command(fit_command)
     main.add_command(score_command)

@@ -1,4 +1,9 @@
-"""Tests for behavemodel/cli/_model.py (fit, score, inspect, diff), run in-process."""
+"""Tests for the model-file commands, run in-process.
+
+They share training data and a fitted model, so one module covers
+``behavemodel/cli/_fit.py``, ``_score.py``, ``_inspect.py`` (inspect and diff) and
+``_inputs.py``.
+"""
 
 from __future__ import annotations
 
@@ -123,10 +128,10 @@ def test_fit_writes_a_model_and_a_summary(approved: Path, tmp_path: Path) -> Non
 def test_fit_in_batches_equals_one_fit(
     tmp_path: Path, train: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from behavemodel.cli import _model
+    from behavemodel.cli import _fit, _inputs
 
-    monkeypatch.setattr(_model, "_READ_ROWS", 2)
-    monkeypatch.setattr(_model, "_FIT_ROWS", 3)
+    monkeypatch.setattr(_inputs, "_READ_ROWS", 2)
+    monkeypatch.setattr(_fit, "_FIT_ROWS", 3)
     out = tmp_path / "batched.bmz"
     assert run("fit", train, "-o", out, "--min-span", "1h").exit_code == 0
     whole = tmp_path / "whole.bmz"
@@ -264,12 +269,12 @@ def test_score_json_lines(approved: Path, today: Path, tmp_path: Path) -> None:
 def test_score_combines_alerts_across_batches(
     approved: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from behavemodel.cli import _model
+    from behavemodel.cli import _inputs
 
     again = [dict(r, minutes=r["minutes"] + 30) for r in ATTACK]
     path = tmp_path / "two.parquet"
     write_events(events(ATTACK + again), path)
-    monkeypatch.setattr(_model, "_READ_ROWS", 1)  # one event per batch
+    monkeypatch.setattr(_inputs, "_READ_ROWS", 1)  # one event per batch
     out = tmp_path / "alerts.parquet"
     assert run("score", approved, path, "-o", out).exit_code == 1
     table = pq.read_table(out).to_pandas()

@@ -1,0 +1,127 @@
+"""Where the model commands' events come from: Parquet, JSON lines and raw audit logs.
+
+``fit`` and ``score`` take the same inputs: canonical or mapped Parquet files,
+JSON-lines dumps, raw audit logs (plain or gzip, recognised by content),
+directories of any of them, or ``-`` for audit log text on standard input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pyarrow as pa
+
+__all__ = ["event_batches", "rebatch"]
+
+#: Rows per batch read from Parquet and JSON lines.
+_READ_ROWS = 262_144
+_JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def _is_parquet(path: Path) -> bool:
+    if path.name.endswith(".log"):
+        return False
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic == b"PAR1":
+        return True
+    if path.suffix in (".parquet", ".pq"):
+        raise ValueError(
+            f"{path}: named like Parquet but it is not a Parquet file (no PAR1 magic)."
+        )
+    return False
+
+
+def _sources(items: Sequence[str]) -> tuple[list[Path], list[Path], list[str | Path]]:
+    """Split the inputs into Parquet files, JSON-lines dumps and raw audit logs."""
+    parquet: list[Path] = []
+    json_lines: list[Path] = []
+    logs: list[str | Path] = []
+    for item in items:
+        if item == "-":
+            logs.append(item)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(
+                f
+                for f in path.rglob("*")
+                if f.is_file()
+                and not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
+            )
+            if not files:
+                raise ValueError(f"{path}: the directory holds no event files.")
+        else:
+            files = [path]
+        for file in files:
+            if file.suffix.lower() in _JSON_SUFFIXES:
+                json_lines.append(file)
+            elif _is_parquet(file):
+                parquet.append(file)
+            else:
+                logs.append(file)
+    return parquet, json_lines, logs
+
+
+def event_batches(
+    items: Sequence[str], host: str | None, schema_name: str = "canonical"
+) -> Iterator[pa.RecordBatch]:
+    """Event batches from Parquet and JSON-lines dumps (in ``schema_name``), then raw logs.
+
+    Parameters
+    ----------
+    items : sequence of str
+        Files, directories (walked; names starting with ``.`` or ``_`` are
+        skipped) or ``-`` for audit log text on standard input.
+    host : str, optional
+        Host name for audit records without ``node=`` (and for dumps without one).
+    schema_name : str, default "canonical"
+        Schema of the Parquet and JSON-lines inputs (see ``behavemodel.io.SCHEMAS``).
+
+    Yields
+    ------
+    pyarrow.RecordBatch
+        Canonical event batches.
+
+    Raises
+    ------
+    ValueError
+        For an empty directory or a file named like Parquet that is not Parquet.
+    """
+    from behavemodel.io import iter_auditd, iter_events
+
+    parquet, json_lines, logs = _sources(items)
+    if parquet:
+        yield from iter_events(
+            parquet, schema=schema_name, host=host, format="parquet", batch_size=_READ_ROWS
+        )
+    if json_lines:
+        yield from iter_events(
+            json_lines, schema=schema_name, host=host, format="json", batch_size=_READ_ROWS
+        )
+    if logs:
+        yield from iter_auditd(logs, host=host)
+
+
+def rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Group small batches into tables of about ``rows`` rows (same schema only).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from behavemodel.cli._inputs import rebatch
+    >>> batches = [pa.record_batch({"x": [i]}) for i in range(5)]
+    >>> [t.num_rows for t in rebatch(iter(batches), 2)]
+    [2, 2, 1]
+    """
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if pending and (count >= rows or not batch.schema.equals(pending[0].schema)):
+            yield pa.Table.from_batches(pending)
+            pending, count = [], 0
+        pending.append(batch)
+        count += batch.num_rows
+    if pending:
+        yield pa.Table.from_batches(pending)
