@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import re
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ from behavemodel.io._auditd_chunk import (
     ParseOptions,
     parse_block,
 )
+from behavemodel.io._auditd_front import scanner_available
+from behavemodel.io._auditd_history import HistoryState
+from behavemodel.io._auditd_history import ProcessHistory as _ProcessHistory
+from behavemodel.io._auditd_transfer import SharedTable, discard, receive, reserve, send
 from behavemodel.io._sources import Source, Stream, open_input, resolve_streams
 
 __all__ = ["AuditdParser", "ParseReport", "iter_auditd", "read_auditd"]
@@ -438,8 +443,16 @@ class AuditdParser:
 # --- serial parsing ---------------------------------------------------------------
 
 
+def _count_lines(data: bytes) -> int:
+    if len(data) > 1 << 16 and scanner_available():
+        from behavemodel.io import _auditd_scan
+
+        return int(_auditd_scan.count_newlines(np.frombuffer(data, np.uint8))) + 1
+    return data.count(b"\n") + 1
+
+
 def _lines_block(data: bytes, file_id: int, first_line: int, files: list[str]) -> LineBlock:
-    n = data.count(b"\n") + 1
+    n = _count_lines(data)
     return LineBlock(
         data=data,
         line_file=np.full(n, file_id, np.int32),
@@ -452,7 +465,7 @@ def _join(carry: LineBlock | None, block: LineBlock) -> LineBlock:
     if carry is None or carry.n_lines == 0:
         return block
     return LineBlock(
-        data=carry.data + b"\n" + block.data,
+        data=b"".join((carry.data, b"\n", block.data)),
         line_file=np.concatenate([carry.line_file, block.line_file]),
         line_no=np.concatenate([carry.line_no, block.line_no]),
         files=block.files,
@@ -469,13 +482,13 @@ def _iter_blocks(
         buf = fh.read(chunk_bytes)
         if not buf:
             break
-        if remainder:
-            buf = remainder + buf
         cut = buf.rfind(b"\n")
         if cut < 0:
-            remainder = buf
+            remainder += buf
             continue
-        data, remainder = buf[:cut], buf[cut + 1 :]
+        # one copy: the line cut before this read, then this read up to its last line
+        data = b"".join((remainder, memoryview(buf)[:cut])) if remainder else buf[:cut]
+        remainder = buf[cut + 1 :]
         block = _lines_block(data, file_id, line, files)
         line += block.n_lines
         yield block
@@ -541,9 +554,9 @@ def _splittable(stream: Stream) -> bool:
 
 @dataclass
 class _RangeResult:
-    tables: list[pa.Table]
-    missing: list[np.ndarray]  # rows whose parent this worker could not see
-    state: list[tuple[str | None, int, str | None, str | None]]
+    table: pa.Table | SharedTable | None  # see behavemodel.io._auditd_transfer
+    missing: np.ndarray  # rows whose parent this worker could not see
+    state: HistoryState
     head: LineBlock | None
     tail: LineBlock | None
     results: list[ChunkResult]
@@ -558,8 +571,12 @@ def _parse_range(
     chunk_bytes: int,
     is_first: bool,
     stream_name: str,
+    out_path: str | None = None,
 ) -> _RangeResult:
-    """Worker: parse bytes [start, end) of a file (line numbers relative, from 1)."""
+    """Worker: parse bytes [start, end) of a file (line numbers relative, from 1).
+
+    The events go to ``out_path`` (see :mod:`._auditd_transfer`) when given.
+    """
     files = [path]
     history = _ProcessHistory(stream_name)
     missing: list[np.ndarray] = []
@@ -568,6 +585,7 @@ def _parse_range(
     carry: LineBlock | None = None
     head: LineBlock | None = None
     lines = 0
+    rows = 0
     head_until: int | None = None
     with open(path, "rb") as fh:
         fh.seek(start)
@@ -586,36 +604,76 @@ def _parse_range(
             if result.table is not None:
                 table, unresolved = history.apply_local(result.table)
                 tables.append(table)
-                missing.append(unresolved)
+                missing.append(unresolved + rows)
+                rows += table.num_rows
                 result.table = None
             results.append(result)
-    return _RangeResult(tables, missing, history.export_state(), head, carry, results, lines)
+    return _RangeResult(
+        send(pa.concat_tables(tables) if tables else None, out_path),
+        np.concatenate(missing) if missing else np.zeros(0, np.int64),
+        history.export_arrays(),
+        head,
+        carry,
+        results,
+        lines,
+    )
 
 
 def _split_head(block: LineBlock, head_until_us: int) -> tuple[LineBlock, LineBlock]:
     """Separate the events that start a range (they may continue the previous one)."""
-    lines = block.data.split(b"\n")
-    times = np.zeros(len(lines), np.int64)
-    for i, line in enumerate(lines):
-        m = _TIME_IN_LINE.search(line)
-        if m is not None:
-            times[i] = int(m.group(1)) * 1_000_000 + int((m.group(2) + b"000000")[:6])
-        else:
-            times[i] = -1
+    times = _line_times(block.data, block.n_lines)
+    lines: list[bytes] | None = None
+    if times is None:
+        lines = block.data.split(b"\n")
+        times = np.zeros(len(lines), np.int64)
+        for i, line in enumerate(lines):
+            m = _TIME_IN_LINE.search(line)
+            if m is not None:
+                times[i] = int(m.group(1)) * 1_000_000 + int((m.group(2) + b"000000")[:6])
+            else:
+                times[i] = -1
     in_head = (times >= 0) & (times < head_until_us)
     # lines without a header stay with the body
     head_idx = np.flatnonzero(in_head)
     body_idx = np.flatnonzero(~in_head)
+    n_head = len(head_idx)
+    if lines is None and 0 < n_head < len(times) and head_idx[-1] == n_head - 1:
+        # the usual case, the head is the first lines: two slices
+        data, cut = block.data, -1
+        for _ in range(n_head):
+            cut = data.index(b"\n", cut + 1)
+        file_of, number = block.line_file, block.line_no
+        body = LineBlock(data[cut + 1 :], file_of[n_head:], number[n_head:], block.files)
+        return body, LineBlock(data[:cut], file_of[:n_head], number[:n_head], block.files)
+    if lines is None:
+        lines = block.data.split(b"\n")
+    all_lines = lines
 
     def pick(idx: np.ndarray) -> LineBlock:
         return LineBlock(
-            data=b"\n".join(lines[i] for i in idx.tolist()),
+            data=b"\n".join(all_lines[i] for i in idx.tolist()),
             line_file=block.line_file[idx],
             line_no=block.line_no[idx],
             files=block.files,
         )
 
     return pick(body_idx), pick(head_idx)
+
+
+def _line_times(data: bytes, n_lines: int) -> np.ndarray | None:
+    """Microsecond time of each line as :data:`_TIME_IN_LINE` finds it (-1: none).
+
+    Compiled when numba is there; None when that fast path does not apply (then
+    each line is searched on its own).
+    """
+    if not scanner_available():
+        return None
+    from behavemodel.io import _auditd_scan
+
+    times, exact = _auditd_scan.line_times(np.frombuffer(data, np.uint8), _auditd_scan.LIT_AUDIT)
+    if not exact or len(times) != n_lines:
+        return None
+    return times  # type: ignore[no-any-return]
 
 
 class _BoundedReader:
@@ -631,9 +689,18 @@ class _BoundedReader:
         return data
 
 
-def _ranges(path: Path, jobs: int, min_bytes: int = 4 << 20) -> list[tuple[int, int]]:
+#: Largest byte range one worker task parses (bounds the parent's memory).
+MAX_RANGE_BYTES = 256 << 20
+
+
+def _ranges(
+    path: Path, jobs: int, min_bytes: int = 4 << 20, max_bytes: int = MAX_RANGE_BYTES
+) -> list[tuple[int, int]]:
+    """Split a file at line starts into one range per worker (more for huge files)."""
     size = path.stat().st_size
-    pieces = max(1, min(jobs * 2, size // min_bytes))
+    pieces = max(1, min(jobs, size // min_bytes))
+    if pieces == jobs:
+        pieces *= max(1, -(-size // (jobs * max_bytes)))
     bounds = [0]
     with open(path, "rb") as fh:
         for k in range(1, pieces):
@@ -661,49 +728,84 @@ def _parse_stream_parallel(
     chunk_bytes: int,
     history: _ProcessHistory,
 ) -> Iterator[pa.Table]:
-    """Ranges of each file parsed by workers; seams and process history stitched here."""
+    """Ranges of each file parsed by workers; seams and process history stitched here.
+
+    At most ``jobs`` ranges are in flight, so the parent holds a bounded number
+    of results whatever the size of the file.
+    """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["behavemodel.io._auditd_warm"])
     files: list[str] = []
     carry: LineBlock | None = None
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    futures: deque[Future[_RangeResult]] = deque()
+    reserved: list[str] = []  # result files, removed at the end whatever happens
+    state: HistoryState | None = None  # the last range's processes, merged when needed
+
+    def merged() -> _ProcessHistory:
+        nonlocal state
+        if state is not None:
+            history.merge_arrays(state)
+            state = None
+        return history
+
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
         for part in stream.parts:
             name = str(part)
             files.append(name)
             report.files.append(name)
             file_id = len(files) - 1
-            futures: list[Future[_RangeResult]] = [
-                pool.submit(_parse_range, name, a, b, options, chunk_bytes, a == 0, stream.name)
-                for a, b in _ranges(part, jobs)
-            ]
+            ranges = _ranges(part, jobs)
             line_offset = 0
-            for future in futures:
-                res = future.result()
+            while ranges or futures:
+                while ranges and len(futures) < jobs:
+                    a, b = ranges.pop(0)
+                    out = reserve()
+                    if out is not None:
+                        reserved.append(out)
+                    futures.append(
+                        pool.submit(
+                            _parse_range,
+                            *(name, a, b, options, chunk_bytes, a == 0, stream.name, out),
+                        )
+                    )
+                res = futures.popleft().result()
+                received = receive(res.table)
                 for r in res.results:
                     _relocate_errors(r, line_offset, name)
                 # Seam: the previous range's open events plus this range's head.
                 head = _retarget(_offset(res.head, line_offset), file_id, files)
+                # (Without a head, e.g. at the start of the next file, the open events
+                # are emitted on their own rather than lost.)
+                seam_lines = carry
                 if head is not None:
                     report.lines_read += head.n_lines
-                    seam = parse_block(_join(carry, head), final=True, options=options)
+                    seam_lines = _join(carry, head)
+                if seam_lines is not None:
+                    seam = parse_block(seam_lines, final=True, options=options)
                     report._absorb(seam, on_error)
                     if seam.table is not None:
-                        yield history.apply(seam.table)
+                        yield merged().apply(seam.table)
                     carry = None
                 report.lines_read += res.lines - (res.head.n_lines if res.head else 0)
                 for r in res.results:
                     report._absorb(r, on_error)
-                for table, unresolved in zip(res.tables, res.missing, strict=True):
-                    table = history.fill_missing(table, unresolved)
+                if received is not None:
+                    table = merged().fill_missing(received, res.missing)
                     yield _fix_provenance(table, line_offset)
-                history.merge_state(res.state)
+                merged()
+                state = res.state
                 carry = _retarget(_offset(res.tail, line_offset), file_id, files)
                 line_offset += res.lines
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for path in reserved:  # results not stitched (an error, or iteration stopped)
+            discard(path)
     if carry is not None and carry.n_lines:
         result = parse_block(carry, final=True, options=options)
         report._absorb(result, on_error)
         if result.table is not None:
-            yield history.apply(result.table)
+            yield merged().apply(result.table)
 
 
 def _retarget(block: LineBlock | None, file_id: int, files: list[str]) -> LineBlock | None:
@@ -723,143 +825,3 @@ def _fix_provenance(table: pa.Table, delta: int) -> pa.Table:
 
     idx = table.column_names.index("source_line")
     return table.set_column(idx, "source_line", pc.add(table.column("source_line"), delta))
-
-
-# --- process history --------------------------------------------------------------
-
-
-class _ProcessHistory:
-    """parent_exe / parent_name from the log's own history: (host, pid) -> last exe seen.
-
-    Within a table, each event's parent is the latest earlier event of the
-    parent pid on the same host (``merge_asof`` on log order); before that, the
-    last process seen with that pid in earlier tables. A reused pid therefore
-    maps to whichever process held it most recently.
-    """
-
-    def __init__(self, stream_name: str, max_processes: int | None = None) -> None:
-        self._stream = stream_name
-        self._host_codes: dict[str | None, int] = {}
-        self._last: dict[int, tuple[str | None, str | None]] = {}
-        self._max = max_processes
-
-    def _remember(self, keys: list[int], values: list[tuple[str | None, str | None]]) -> None:
-        last = self._last
-        if self._max is None:
-            last.update(zip(keys, values, strict=True))
-            return
-        for key in keys:  # re-insert so the dict stays ordered by recency
-            last.pop(key, None)
-        last.update(zip(keys, values, strict=True))
-        excess = len(last) - self._max
-        if excess > 0:
-            for key in list(itertools.islice(last, excess)):
-                del last[key]
-
-    def _host_keys(self, table: pa.Table) -> np.ndarray:
-        encoded = table.column(s.HOST_NAME).combine_chunks().dictionary_encode()
-        names = encoded.dictionary.to_pylist()
-        mapping = np.array(
-            [self._host_codes.setdefault(h, len(self._host_codes)) for h in names] + [-1],
-            dtype=np.int64,
-        )
-        if None not in self._host_codes:
-            self._host_codes[None] = len(self._host_codes)
-        indices = encoded.indices.fill_null(len(names)).to_numpy()
-        codes = mapping[indices]
-        codes[codes < 0] = self._host_codes[None]
-        return codes << 32
-
-    def apply(self, table: pa.Table) -> pa.Table:
-        """Fill parent_exe / parent_name and remember this table's processes."""
-        table, _missing = self.apply_local(table)
-        return table
-
-    def apply_local(self, table: pa.Table) -> tuple[pa.Table, np.ndarray]:
-        """Like :meth:`apply`; also return the rows whose parent is still unknown."""
-        n = table.num_rows
-        if n == 0:
-            return table, np.zeros(0, np.int64)
-        host = self._host_keys(table)
-        pid = table.column(s.PROCESS_PID).combine_chunks()
-        ppid = table.column(s.PARENT_PID).combine_chunks()
-        exe = table.column(s.PROCESS_EXE).to_numpy(zero_copy_only=False)
-        comm = table.column(s.PROCESS_NAME).to_numpy(zero_copy_only=False)
-        pid_v = pid.fill_null(-1).to_numpy() & 0xFFFFFFFF
-        ppid_v = ppid.fill_null(-1).to_numpy() & 0xFFFFFFFF
-        rows = np.flatnonzero(pid.is_valid().to_numpy(zero_copy_only=False) & (exe != None))  # noqa: E711
-        queries = np.flatnonzero(ppid.is_valid().to_numpy(zero_copy_only=False))
-        parent_exe = np.full(n, None, dtype=object)
-        parent_name = np.full(n, None, dtype=object)
-        hist = pd.DataFrame({"key": host[rows] | pid_v[rows], "order": rows})
-        missing = np.zeros(0, np.int64)
-        if len(queries):
-            query = pd.DataFrame({"key": host[queries] | ppid_v[queries], "order": queries})
-            matched = pd.merge_asof(
-                query,
-                hist.assign(row=rows),
-                on="order",
-                by="key",
-                allow_exact_matches=False,
-                direction="backward",
-            )
-            source = matched["row"].to_numpy(dtype=np.float64, na_value=np.nan)
-            found = ~np.isnan(source)
-            src = source[found].astype(np.int64)
-            parent_exe[queries[found]] = exe[src]
-            parent_name[queries[found]] = comm[src]
-            missing = queries[~found]
-            if len(missing) and self._last:
-                get = self._last.get
-                hits = [get(k) for k in (host[missing] | ppid_v[missing]).tolist()]
-                resolved = np.zeros(len(missing), bool)
-                for j, (row, hit) in enumerate(zip(missing.tolist(), hits, strict=True)):
-                    if hit is not None:
-                        parent_exe[row], parent_name[row] = hit
-                        resolved[j] = True
-                missing = missing[~resolved]
-        if len(rows):
-            last = hist.drop_duplicates("key", keep="last")
-            last_rows = last["order"].to_numpy()
-            self._remember(
-                last["key"].tolist(),
-                list(zip(exe[last_rows].tolist(), comm[last_rows].tolist(), strict=True)),
-            )
-        return _with_parents(table, parent_exe, parent_name), missing
-
-    def fill_missing(self, table: pa.Table, missing: np.ndarray) -> pa.Table:
-        """Resolve rows another process could not, from this history's state."""
-        if len(missing) == 0 or not self._last:
-            return table
-        host = self._host_keys(table)[missing]
-        ppid = table.column(s.PARENT_PID).combine_chunks().take(pa.array(missing))
-        keys = (host | (ppid.to_numpy() & 0xFFFFFFFF)).tolist()
-        parent_exe = table.column(s.PARENT_EXE).to_numpy(zero_copy_only=False).copy()
-        parent_name = table.column(s.PARENT_NAME).to_numpy(zero_copy_only=False).copy()
-        get = self._last.get
-        for row, key in zip(missing.tolist(), keys, strict=True):
-            hit = get(key)
-            if hit is not None:
-                parent_exe[row], parent_name[row] = hit
-        return _with_parents(table, parent_exe, parent_name)
-
-    def export_state(self) -> list[tuple[str | None, int, str | None, str | None]]:
-        """The remembered processes as (host, pid, exe, comm), for another process."""
-        names = {code: host for host, code in self._host_codes.items()}
-        return [
-            (names[key >> 32], key & 0xFFFFFFFF, exe, comm)
-            for key, (exe, comm) in self._last.items()
-        ]
-
-    def merge_state(self, rows: list[tuple[str | None, int, str | None, str | None]]) -> None:
-        """Overlay processes remembered elsewhere (they are more recent)."""
-        codes = self._host_codes
-        keys = [(codes.setdefault(host, len(codes)) << 32) | pid for host, pid, _, _ in rows]
-        self._remember(keys, [(exe, comm) for _, _, exe, comm in rows])
-
-
-def _with_parents(table: pa.Table, parent_exe: np.ndarray, parent_name: np.ndarray) -> pa.Table:
-    idx = table.column_names.index(s.PARENT_EXE)
-    table = table.set_column(idx, s.PARENT_EXE, pa.array(parent_exe, pa.string()))
-    idx = table.column_names.index(s.PARENT_NAME)
-    return table.set_column(idx, s.PARENT_NAME, pa.array(parent_name, pa.string()))

@@ -28,14 +28,13 @@ import pyarrow.compute as pc
 
 from behavemodel import schema as s
 from behavemodel.io import _audit_tables as tables
-from behavemodel.io._auditd_fields import parse_fields
 from behavemodel.io._auditd_front import Coded, Front, make_front
 from behavemodel.io._auditd_values import (
     decode_bytes,
     decode_encoded,
     decode_encoded_bytes,
     decode_plain,
-    decode_sockaddr,
+    decode_sockaddrs,
     join_argv,
     split_proctitle,
 )
@@ -78,6 +77,7 @@ _ACCOUNT_RECORDS = frozenset(
     USER_CHAUTHTOK CRED_ACQ CRED_DISP CRED_REFR USER_ROLE_CHANGE ADD_USER DEL_USER
     USER_MGMT ACCT_LOCK ACCT_UNLOCK""".split()
 )
+_DIRECTION_OF_TYPE = {"net_connect": "outbound", "net_accept": "inbound", "net_listen": "listen"}
 _SUCCESS_WORDS = {b"success": True, b"yes": True, b"1": True, b"failed": False, b"no": False}
 _SUCCESS_WORDS[b"0"] = False
 
@@ -255,9 +255,11 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
 
     # Which events are complete? The rest is carried into the next block.
     closed = np.zeros(n_events, bool)
-    for k, name in enumerate(type_names):
-        if name in _CLOSING_TYPES or tables.is_standalone_record(name):
-            closed[codes[front.type_codes == k]] = True
+    closing = np.array(
+        [name in _CLOSING_TYPES or tables.is_standalone_record(name) for name in type_names],
+        dtype=bool,
+    )
+    closed[codes[closing[front.type_codes]]] = True
     keep = np.ones(n_events, bool)
     if not final:
         horizon = event_us[~bad_time].max(initial=0) - int(options.window * 1_000_000)
@@ -297,8 +299,10 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
     events = _Events(n)
     rows_of: dict[str, np.ndarray] = {}
     kept_types = front.type_codes[kept_rows]
+    by_type = kept_rows[np.argsort(kept_types, kind="stable")]  # rows grouped by type
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(kept_types, minlength=len(type_names)))])
     for k, name in enumerate(type_names):
-        sel = kept_rows[kept_types == k]
+        sel = by_type[bounds[k] : bounds[k + 1]]
         if len(sel):
             rows_of[name] = np.concatenate([rows_of[name], sel]) if name in rows_of else sel
 
@@ -331,19 +335,19 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
         elif name == "CWD":
             events.set_obj(s.CWD, ev, front.strings(rows, name, "cwd").decode(decode_encoded))
         elif name == "SOCKADDR":
-            raw = front.strings(rows, name, "saddr")
-            little = raw.decode(lambda v: _sockaddr_value(v, False))
-            if arch_big_endian[ev].any():
-                big = raw.decode(lambda v: _sockaddr_value(v, True))
-                little = np.where(arch_big_endian[ev], big, little)
-            events.set_obj("sockaddr", ev, little)
+            family, address, port, port_ok = _sockaddr_columns(
+                front.strings(rows, name, "saddr"), arch_big_endian[ev]
+            )
+            events.set_obj("sock_family", ev, family)
+            events.set_obj("sock_address", ev, address)
+            events.set_int("sock_port", ev, port, port_ok)
         elif name == "CONTAINER_ID":
             events.set_obj(
                 s.CONTAINER_ID, ev, front.strings(rows, name, "contid").decode(decode_plain)
             )
         else:
             # Other records: fill process facts only where no SYSCALL gave them.
-            _fill_generic(events, ev, front.bodies(rows), name)
+            _fill_generic(events, ev, front.generic_fields(rows), name)
     event_type, direction = _classify(events, syscall_names, primary)
     if "PATH" in rows_of:
         _fill_file_paths(events, front, rows_of["PATH"], ev_of_row, event_type, syscall_names)
@@ -386,8 +390,31 @@ def _proctitle_value(raw: bytes) -> str | None:
     return join_argv(split_proctitle(value))
 
 
-def _sockaddr_value(raw: bytes, big_endian: bool) -> Any:
-    return decode_sockaddr(raw, big_endian) if raw else None
+def _sockaddr_columns(
+    raw: Coded, big_endian: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """SOCKADDR family, address, port and port validity per record.
+
+    The family is stored in the byte order of the arch of the record's event.
+    """
+
+    def columns(big: bool) -> tuple[np.ndarray, ...]:
+        family, address, port = decode_sockaddrs(raw.uniques, big_endian=big)
+        out = []
+        for values in (family, address):
+            table = np.empty(len(values) + 1, dtype=object)
+            table[:-1] = values
+            table[-1] = None
+            out.append(table[raw.codes])
+        ports = np.array([0 if p is None else p for p in port] + [0], np.int64)
+        valid = np.array([p is not None for p in port] + [False], bool)
+        return (*out, ports[raw.codes], valid[raw.codes])
+
+    little = columns(False)
+    if not big_endian.any():
+        return little  # type: ignore[return-value]
+    big = columns(True)
+    return tuple(np.where(big_endian, b, a) for a, b in zip(little, big, strict=True))  # type: ignore[return-value]
 
 
 def _fill_syscall(
@@ -478,60 +505,82 @@ _GENERIC_TEXT = (
 )
 
 
-def _fill_generic(events: _Events, ev: np.ndarray, bodies: list[bytes], record_type: str) -> None:
+def _fill_generic(
+    events: _Events, ev: np.ndarray, fields: Mapping[bytes, Coded], record_type: str
+) -> None:
     """Process facts from a record that is not a SYSCALL (user-space, AVC, URINGOP...).
 
     Values only fill what no SYSCALL record of the same event gave. Account
     records (logins, PAM, user management) describe the account acted on: their
     user is ``id=`` (or ``acct=``, with the uid then unknown), not the uid of
     the daemon writing the record, so that user_name always names user_uid.
+
+    ``fields`` holds the records' ``GENERIC_FIELDS`` as columns (see
+    ``Front.generic_fields``); each distinct raw value is decoded once.
     """
-    m = len(bodies)
-    ints = {col: (np.zeros(m, np.int64), np.zeros(m, bool)) for _, col in _GENERIC_INTS}
-    text_columns = [col for _, col, _ in _GENERIC_TEXT]
+    ints = {col: _generic_ints(fields[raw_name]) for raw_name, col in _GENERIC_INTS}
     obj = {
-        col: np.full(m, None, dtype=object)
-        for col in (*text_columns, s.TTY, s.USER_NAME, s.LOGIN_NAME, "success_raw")
+        col: fields[raw_name].decode(decode_encoded if kind == "encoded" else decode_plain)
+        for raw_name, col, kind in _GENERIC_TEXT
     }
-    account = record_type in _ACCOUNT_RECORDS
-    for j, body in enumerate(bodies):
-        f = parse_fields(body)
-        for raw_name, col in _GENERIC_INTS:
-            value = f.get(raw_name)
-            if value is not None and value.lstrip(b"-").isdigit() and len(value) < 19:
-                ints[col][0][j] = int(value)
-                ints[col][1][j] = True
-        for raw_name, col, kind in _GENERIC_TEXT:
-            value = f.get(raw_name)
-            if value is not None:
-                obj[col][j] = decode_encoded(value) if kind == "encoded" else decode_plain(value)
-        user_name = _enriched_name(f.get(b"UID", b""))
-        if account:
-            ident = f.get(b"id")
-            acct = _account_name(f.get(b"acct"))
-            uid_values, uid_valid = ints[s.USER_UID]
-            if ident is not None and ident.isdigit() and len(ident) < 19:
-                uid_values[j], uid_valid[j] = int(ident), True
-                user_name = _enriched_name(f.get(b"ID", b"")) or acct
-            elif acct is not None:
-                uid_valid[j] = False
-                user_name = acct
-        obj[s.USER_NAME][j] = user_name
-        obj[s.LOGIN_NAME][j] = _enriched_name(f.get(b"AUID", b""))
-        terminal = f.get(b"terminal", f.get(b"tty"))
-        if terminal is not None:
-            obj[s.TTY][j] = _tty_value(terminal)
-        res = f.get(b"res", f.get(b"success"))
-        if res is not None:
-            obj["success_raw"][j] = res.strip(b"'\"")
+    user_name = fields[b"UID"].decode(_enriched_name)
+    if record_type in _ACCOUNT_RECORDS:
+        ident = fields[b"id"]
+        acct = fields[b"acct"].decode(_account_name)
+        id_name = fields[b"ID"].decode(_enriched_name)
+        id_values, id_ok = _uniques_map(ident, _account_id)
+        uid_values, uid_valid = ints[s.USER_UID]
+        uid_values[id_ok] = id_values[id_ok]
+        uid_valid[id_ok] = True
+        named = id_ok & (id_name != None)  # noqa: E711
+        user_name[id_ok] = acct[id_ok]
+        user_name[named] = id_name[named]
+        by_acct = ~id_ok & (acct != None)  # noqa: E711
+        uid_valid[by_acct] = False
+        user_name[by_acct] = acct[by_acct]
+    obj[s.TTY] = _coalesce(fields[b"terminal"], fields[b"tty"]).decode(_tty_value)
+    obj[s.USER_NAME] = user_name
+    obj[s.LOGIN_NAME] = fields[b"AUID"].decode(_enriched_name)
+    obj["success_raw"] = _coalesce(fields[b"res"], fields[b"success"]).decode(_strip_quotes)
     for col, (values, valid) in ints.items():
         if col in (s.LOGIN_UID, s.SESSION_ID):
             valid = valid & (values != UNSET_ID) & (values != -1)
         if col in (s.SRC_PORT, s.DST_PORT):
             valid = valid & (values > 0)
         events.set_int(col, ev, values, valid, fill=True)
-    for col, values in obj.items():
-        events.set_obj(col, ev, values, fill=True)
+    for col in (*(c for _, c, _ in _GENERIC_TEXT), s.TTY, s.USER_NAME, s.LOGIN_NAME):
+        events.set_obj(col, ev, obj[col], fill=True)
+    events.set_obj("success_raw", ev, obj["success_raw"], fill=True)
+
+
+def _strip_quotes(raw: bytes) -> bytes:
+    return raw.strip(b"'\"")
+
+
+def _generic_int(raw: bytes) -> tuple[int, bool]:
+    if raw.lstrip(b"-").isdigit() and len(raw) < 19:
+        return int(raw), True
+    return 0, False
+
+
+def _account_id(raw: bytes) -> tuple[int, bool]:
+    if raw.isdigit() and len(raw) < 19:
+        return int(raw), True
+    return 0, False
+
+
+def _uniques_map(coded: Coded, parse: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(values, valid) per row from ``parse`` of each distinct value; absent is invalid."""
+    values = np.zeros(len(coded.uniques) + 1, np.int64)
+    valid = np.zeros(len(coded.uniques) + 1, bool)
+    for i, raw in enumerate(coded.uniques):
+        values[i], valid[i] = parse(raw)
+    return values[coded.codes], valid[coded.codes]
+
+
+def _generic_ints(coded: Coded) -> tuple[np.ndarray, np.ndarray]:
+    """(values, valid) of an optional signed decimal field."""
+    return _uniques_map(coded, _generic_int)
 
 
 def _account_name(raw: bytes | None) -> str | None:
@@ -548,9 +597,9 @@ def _classify(
     n = events.n
     event_type = np.full(n, "other", dtype=object)
     direction = np.full(n, None, dtype=object)
-    present = syscall_names != None  # noqa: E711 (elementwise on an object array)
-    for name in pd.unique(syscall_names[present]):
-        where = syscall_names == name
+    codes, names = pd.factorize(syscall_names)  # None -> -1; compare codes, not objects
+    for k, name in enumerate(names):
+        where = codes == k
         kind = _SYSCALL_EVENT_TYPES.get(name)
         if kind is not None:
             event_type[where] = kind
@@ -569,9 +618,11 @@ def _classify(
         has = socketcall != None  # noqa: E711
         event_type[has] = socketcall[has]
     event_type[primary == "USER_LOGIN"] = "login"
-    direction[event_type == "net_connect"] = "outbound"
-    direction[event_type == "net_accept"] = "inbound"
-    direction[event_type == "net_listen"] = "listen"
+    type_codes, types = pd.factorize(event_type)
+    for k, kind in enumerate(types):
+        side = _DIRECTION_OF_TYPE.get(kind)
+        if side is not None:
+            direction[type_codes == k] = side
     return event_type, direction
 
 
@@ -637,7 +688,7 @@ def _finish(
     options: ParseOptions,
     event_us: np.ndarray,
     nodes: np.ndarray,
-    tskeys: list[bytes],
+    tskeys: pa.Array,
     event_type: np.ndarray,
     direction: np.ndarray,
     syscall_names: np.ndarray,
@@ -648,27 +699,24 @@ def _finish(
     if options.host is not None:
         nodes[nodes == None] = options.host  # noqa: E711
     host_prefix = pa.array(np.where(nodes == None, "", nodes), pa.string())  # noqa: E711
-    event_id = pc.binary_join_element_wise(
-        host_prefix, pa.array(tskeys, pa.binary()).cast(pa.string()), ":"
-    )
+    event_id = pc.binary_join_element_wise(host_prefix, tskeys.cast(pa.string()), ":")
 
     # Command line: EXECVE argv for process starts, else PROCTITLE, USER_CMD, comm.
     cmdline = np.full(n, None, dtype=object)
     source = np.full(n, None, dtype=object)
-    for key, label in (
-        ("argv_cmdline", "execve"),
-        ("proctitle", "proctitle"),
-        ("user_cmd", "user_cmd"),
+    filled = np.zeros(n, bool)
+    comm = events.get_obj(s.PROCESS_NAME)
+    for values, label in (
+        (events.obj.get("argv_cmdline"), "execve"),
+        (events.obj.get("proctitle"), "proctitle"),
+        (events.obj.get("user_cmd"), "user_cmd"),
+        (comm, "comm"),
     ):
-        values = events.obj.get(key)
         if values is not None:
-            has = (cmdline == None) & (values != None)  # noqa: E711
+            has = ~filled & (values != None)  # noqa: E711
             cmdline[has] = values[has]
             source[has] = label
-    comm = events.get_obj(s.PROCESS_NAME)
-    has = (cmdline == None) & (comm != None)  # noqa: E711
-    cmdline[has] = comm[has]
-    source[has] = "comm"
+            filled |= has
 
     # Socket addresses by direction.
     src_ip = events.get_obj(s.SRC_IP)
@@ -676,26 +724,26 @@ def _finish(
     dst_ip = events.get_obj(s.DST_IP)
     dst_port = events.get_int(s.DST_PORT)
     family = np.full(n, None, dtype=object)
-    addrs = events.obj.get("sockaddr")
-    if addrs is not None:
-        for e in np.flatnonzero(addrs != None).tolist():  # noqa: E711
-            a = addrs[e]
-            family[e] = a.family
-            if direction[e] == "inbound":
-                src_ip[e] = a.address
-                if a.port is not None:
-                    src_port[0][e], src_port[1][e] = a.port, True
-            else:
-                dst_ip[e] = a.address
-                if a.port is not None:
-                    dst_port[0][e], dst_port[1][e] = a.port, True
+    sock_family = events.obj.get("sock_family")
+    if sock_family is not None:
+        where = np.flatnonzero(sock_family != None)  # noqa: E711
+        family[where] = sock_family[where]
+        address = events.get_obj("sock_address")[where]
+        port, port_ok = (values[where] for values in events.get_int("sock_port"))
+        inbound = direction[where] == "inbound"
+        for ip, (port_values, port_valid), side in (
+            (src_ip, src_port, inbound),
+            (dst_ip, dst_port, ~inbound),
+        ):
+            ip[where[side]] = address[side]
+            with_port = side & port_ok
+            port_values[where[with_port]] = port[with_port]
+            port_valid[where[with_port]] = True
     success_raw = events.get_obj("success_raw")
-    success = np.zeros(n, bool)
-    success_ok = np.zeros(n, bool)
-    for word, value in _SUCCESS_WORDS.items():
-        hit = success_raw == word
-        success[hit] = value
-        success_ok[hit] = True
+    codes, words = pd.factorize(success_raw)
+    meaning = [_SUCCESS_WORDS.get(w) for w in words] + [None]
+    success = np.array([m is True for m in meaning], bool)[codes]
+    success_ok = np.array([m is not None for m in meaning], bool)[codes]
 
     user_name = events.get_obj(s.USER_NAME)
     login_name = events.get_obj(s.LOGIN_NAME)
@@ -715,14 +763,15 @@ def _finish(
         return pa.array(values, pa.string())
 
     dict_type = s.CANONICAL_SCHEMA.field(s.EVENT_TYPE).type
+    hosts = strings(nodes)  # the host group defaults to the host name
 
     def dictionary(values: np.ndarray) -> pa.Array:
         return pa.array(values, pa.string()).dictionary_encode().cast(dict_type)
 
     columns: dict[str, pa.Array] = {
         s.TIME: pa.array(event_us, pa.timestamp("us", tz="UTC")),
-        s.HOST_NAME: strings(nodes),
-        s.HOST_GROUP: strings(nodes),
+        s.HOST_NAME: hosts,
+        s.HOST_GROUP: hosts,
         s.EVENT_TYPE: dictionary(event_type),
         s.RECORD_TYPE: dictionary(primary),
         s.SYSCALL: strings(syscall_names),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 __all__ = [
+    "GENERIC_FIELDS",
     "SYSCALL_FIELDS",
     "extract_single",
     "extract_syscall",
@@ -21,6 +22,13 @@ __all__ = [
 ]
 
 _GS = b"\x1d"
+
+#: Fields read from user-space and other non-SYSCALL records (by ``parse_fields``).
+GENERIC_FIELDS = (
+    b"pid", b"ppid", b"uid", b"auid", b"ses", b"exit", b"rport", b"lport", b"exe", b"comm",
+    b"cwd", b"cmd", b"addr", b"laddr", b"UID", b"id", b"acct", b"ID", b"AUID", b"terminal",
+    b"tty", b"res", b"success",
+)  # fmt: skip
 
 # key=value tokens: quoted, braced (ENRICHED SADDR={ ... }) or bare; a bare word
 # without "=" is captured too, so that "old auid=1 new auid=2" can be understood.

@@ -23,13 +23,22 @@ import pandas as pd
 import pyarrow as pa
 
 from behavemodel.io._auditd_fields import (
+    GENERIC_FIELDS,
     SYSCALL_FIELDS,
     extract_single,
     extract_syscall,
+    parse_fields,
 )
 from behavemodel.io._auditd_values import decode_bytes, decode_encoded_bytes, join_argv
 
-__all__ = ["Coded", "Front", "RegexFront", "make_front", "scanner_available"]
+__all__ = [
+    "Coded",
+    "Front",
+    "RegexFront",
+    "generic_columns",
+    "make_front",
+    "scanner_available",
+]
 
 _SCANNER: Any = None
 _SCANNER_CHECKED = False
@@ -62,8 +71,12 @@ class Coded:
 
     def decode(self, decoder: Any) -> np.ndarray:
         """Object array of ``decoder(value)`` per row (None where absent)."""
+        return self.decode_all(lambda uniques: [decoder(u) for u in uniques])
+
+    def decode_all(self, decoder: Any) -> np.ndarray:
+        """Like :meth:`decode`; ``decoder`` maps the list of distinct values at once."""
         table = np.empty(len(self.uniques) + 1, dtype=object)
-        table[:-1] = [decoder(u) for u in self.uniques]
+        table[:-1] = decoder(self.uniques)
         table[-1] = None
         return table[self.codes]
 
@@ -78,6 +91,23 @@ def _coded_from_list(values: list[bytes]) -> Coded:
     if empty:
         codes[codes == empty[0]] = -1
     return Coded(codes, uniq)
+
+
+def _coded_keep_empty(values: list[bytes | None]) -> Coded:
+    """Codes of values in first-seen order; None is absent, b"" a value like any other."""
+    index: dict[bytes, int] = {}
+    codes = np.fromiter(
+        (-1 if v is None else index.setdefault(v, len(index)) for v in values),
+        np.int64,
+        count=len(values),
+    )
+    return Coded(codes, list(index))
+
+
+def generic_columns(bodies: list[bytes]) -> dict[bytes, Coded]:
+    """The ``GENERIC_FIELDS`` of record bodies, one column each (via ``parse_fields``)."""
+    parsed = [parse_fields(body) for body in bodies]
+    return {name: _coded_keep_empty([f.get(name) for f in parsed]) for name in GENERIC_FIELDS}
 
 
 def _parse_uniques(coded: Coded, base: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,8 +150,8 @@ class Front:
         """(event code per record, first record of each event), first-seen order."""
         raise NotImplementedError
 
-    def tskeys(self, rows: np.ndarray) -> list[bytes]:
-        """The ``SEC.FRAC:SERIAL`` header text of the given records."""
+    def tskeys(self, rows: np.ndarray) -> pa.Array:
+        """The ``SEC.FRAC:SERIAL`` header text of the given records (Arrow binary)."""
         raise NotImplementedError
 
     def strings(self, rows: np.ndarray, record_type: str, field: str) -> Coded:
@@ -137,6 +167,10 @@ class Front:
     def bodies(self, rows: np.ndarray) -> list[bytes]:
         """Record bodies (after the header), for the general tokenizer."""
         raise NotImplementedError
+
+    def generic_fields(self, rows: np.ndarray) -> dict[bytes, Coded]:
+        """The ``GENERIC_FIELDS`` of records, as ``parse_fields`` reads them."""
+        return generic_columns(self.bodies(rows))
 
     def lines(self, block_lines: np.ndarray) -> list[bytes]:
         """Raw text of block lines."""
@@ -217,10 +251,11 @@ class RegexFront(Front):
         _, first = np.unique(codes, return_index=True)
         return codes.astype(np.int64), first
 
-    def tskeys(self, rows: np.ndarray) -> list[bytes]:
-        return [
-            self._sec[i] + b"." + self._frac[i] + b":" + self._serial[i] for i in rows.tolist()
-        ]
+    def tskeys(self, rows: np.ndarray) -> pa.Array:
+        return pa.array(
+            [self._sec[i] + b"." + self._frac[i] + b":" + self._serial[i] for i in rows.tolist()],
+            pa.binary(),
+        )
 
     def strings(self, rows: np.ndarray, record_type: str, field: str) -> Coded:
         if record_type == "SYSCALL" and field in SYSCALL_FIELDS:
@@ -365,8 +400,9 @@ class ScanFront(Front):
             data = b"\n".join(lines)
             scanned = self._scan(data)
             ok = scanned[2].astype(bool)
-        (line_s, line_e, _ok, node_s, node_e, type_s, type_e, ts_s, ts_e, sec, frac, serial,
-         fs, fe, body_s, execve) = scanned  # fmt: skip
+        (line_s, line_e, _ok, _node_s, _node_e, _type_s, _type_e, ts_s, ts_e, sec, frac,
+         serial, fs, fe, body_s, execve, ival, iok, scode, st_s, st_e, st_field,
+         st_code) = scanned  # fmt: skip
         a_line, a_index, a_piece, a_s, a_e = _scan.scan_execve_args(
             self._buf, np.flatnonzero(execve & ok), body_s, line_e
         )
@@ -374,11 +410,14 @@ class ScanFront(Front):
         self._line_s, self._line_e = line_s, line_e
         self.line_idx = li = np.flatnonzero(ok)
         self._fs, self._fe = fs, fe  # indexed through line_idx: no copies
+        self._ival, self._iok, self._scode = ival, iok, scode
+        self._st_s, self._st_e, self._st_field, self._st_code = st_s, st_e, st_field, st_code
+        self._uniques: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._ts_s, self._ts_e = ts_s[li], ts_e[li]
         self.sec, self.frac_us, self.serial = sec[li], frac[li], serial[li]
-        nodes = self._gather_coded(node_s[li], node_e[li])
+        nodes = self._scanned_coded(_scan.NODE_FIELD, li)
         self.node_codes, self.node_uniques = nodes.codes, nodes.uniques
-        types = self._gather_coded(type_s[li], type_e[li])
+        types = self._scanned_coded(_scan.TYPE_FIELD, li)
         self.type_codes = types.codes
         self.type_names = [t.decode("ascii", "replace") for t in types.uniques]
         # EXECVE argument tokens, by record (position among the header lines)
@@ -392,7 +431,8 @@ class ScanFront(Front):
         self._buf = np.frombuffer(data, np.uint8)
         return _scan.scan(  # type: ignore[no-any-return]
             self._buf, _scan.FIELD_TABLE, _scan.FIELD_NAME_BYTES, _scan.FIELD_NAME_OFFSETS,
-            _scan.LIT_NODE, _scan.LIT_TYPE, _scan.LIT_MSG, _scan.LIT_EXECVE,
+            _scan.LIT_NODE, _scan.LIT_TYPE, _scan.LIT_MSG, _scan.LIT_EXECVE, _scan.FIELD_KINDS,
+            _scan.TYPE_LITS, _scan.TYPE_LENS, _scan.TYPE_NEED_FIELDS,
         )  # fmt: skip
 
     def _gather_coded(self, starts: np.ndarray, ends: np.ndarray) -> Coded:
@@ -403,32 +443,70 @@ class ScanFront(Front):
                                              strict=True)]  # fmt: skip
         return Coded(codes, uniques)
 
+    def _scanned_coded(self, f: int, lines: np.ndarray) -> Coded:
+        """Field ``f`` of ``lines`` from the scanner's dictionary encoding.
+
+        Codes are renumbered to the distinct values these lines use, in the
+        order of their first occurrence in the block.
+        """
+        _scan = _scanner()
+        codes = self._scode[lines, _scan.FIELD_SLOTS[f]]
+        if f not in self._uniques:
+            ids = np.flatnonzero(self._st_field == f)  # in code order
+            self._uniques[f] = (self._st_s[ids], self._st_e[ids])
+        starts, ends = self._uniques[f]
+        used = np.zeros(len(starts) + 1, bool)
+        used[codes] = True  # code -1 marks the extra last slot
+        used = used[:-1]
+        renumber = np.cumsum(used) - 1
+        renumber = np.append(renumber, -1)
+        data = self._data
+        keep = np.flatnonzero(used)
+        uniques = [data[a:b] for a, b in zip(starts[keep].tolist(), ends[keep].tolist(),
+                                             strict=True)]  # fmt: skip
+        return Coded(renumber[codes], uniques)
+
     def group(self) -> tuple[np.ndarray, np.ndarray]:
         _scan = _scanner()
         return _scan.group_events(self.node_codes, self.sec, self.frac_us, self.serial)
 
-    def tskeys(self, rows: np.ndarray) -> list[bytes]:
+    def tskeys(self, rows: np.ndarray) -> pa.Array:
         _scan = _scanner()
         offsets, data, present = _scan.gather(self._buf, self._ts_s[rows], self._ts_e[rows])
-        return _binary_array(offsets, data, present).to_pylist()
+        return _binary_array(offsets, data, present)
 
-    def _field(self, field: str) -> int:
+    def _field(self, field: str, record_type: str) -> int:
         _scan = _scanner()
-        return _scan.FIELD_INDEX[field]
+        needs = _scan.TYPE_NEEDS.get(record_type, (field,))
+        if field not in needs and (record_type, field) != ("PATH", "objtype"):
+            # The scanner stops reading such lines once it has the fields in TYPE_NEEDS.
+            raise RuntimeError(f"Add {field!r} to TYPE_NEEDS[{record_type!r}] to read it.")
+        return _scan.FIELD_INDEX[field]  # type: ignore[no-any-return]
 
     def strings(self, rows: np.ndarray, record_type: str, field: str) -> Coded:
-        f = self._field(field)
+        _scan = _scanner()
+        f = self._field(field, record_type)
         lines = self.line_idx[rows]
-        return self._gather_coded(self._fs[lines, f], self._fe[lines, f])
+        kind, slot = _scan.FIELD_KINDS[f], _scan.FIELD_SLOTS[f]
+        if kind == _scan.KIND_STR:
+            return self._scanned_coded(f, lines)
+        if kind != _scan.KIND_NONE:
+            raise ValueError(f"The scanner parses {field!r} as a number.")
+        return self._gather_coded(self._fs[lines, slot], self._fe[lines, slot])
 
     def integers(
         self, rows: np.ndarray, record_type: str, field: str, base: int = 10
     ) -> tuple[np.ndarray, np.ndarray]:
         _scan = _scanner()
-        f = self._field(field)
+        f = self._field(field, record_type)
         lines = self.line_idx[rows]
+        kind, slot = _scan.FIELD_KINDS[f], _scan.FIELD_SLOTS[f]
+        if (kind == _scan.KIND_DEC and base == 10) or (kind == _scan.KIND_HEX and base == 16):
+            return self._ival[lines, slot], self._iok[lines, slot]
+        if kind != _scan.KIND_NONE:
+            raise ValueError(f"The scanner parses {field!r} in another base than {base}.")
         parse = _scan.parse_decimal if base == 10 else _scan.parse_hex
-        return parse(self._buf, self._fs[lines, f], self._fe[lines, f])
+        return parse(self._buf, self._fs[lines, slot], self._fe[lines, slot])  # type: ignore[no-any-return]
 
     def bodies(self, rows: np.ndarray) -> list[bytes]:
         data = self._data
@@ -448,6 +526,41 @@ class ScanFront(Front):
         data = self._data
         return [data[int(self._line_s[i]) : int(self._line_e[i])] for i in block_lines.tolist()]
 
+    def generic_fields(self, rows: np.ndarray) -> dict[bytes, Coded]:
+        """Compiled for simple bodies; the others go through ``parse_fields``."""
+        _scan = _scanner()
+        buf = self._buf
+        ends = self._line_e[self.line_idx[rows]]
+        starts = np.minimum(self._ts_e[rows] + 1, ends)
+        for skip in (58, 32):  # an optional ":" then an optional " ", as in bodies()
+            at = starts < ends
+            at[at] = buf[starts[at]] == skip
+            starts = starts + at
+        vs, ve, simple = _scan.scan_generic(
+            buf, starts, ends, _scan.GENERIC_NAME_BYTES, _scan.GENERIC_NAME_OFFSETS,
+            _scan.LIT_MSG_QUOTE,
+        )  # fmt: skip
+        slow = np.flatnonzero(~simple)
+        parsed = [parse_fields(body) for body in self.bodies(rows[slow])]
+        all_codes, firsts, bounds = _scan.encode_columns(buf, vs, ve)
+        data = self._data
+        columns = {}
+        for g, name in enumerate(GENERIC_FIELDS):
+            first = firsts[bounds[g] : bounds[g + 1]]
+            uniques = [data[a:b] for a, b in zip(vs[first, g].tolist(), ve[first, g].tolist(),
+                                                 strict=True)]  # fmt: skip
+            coded = Coded(all_codes[:, g], uniques)
+            if parsed:
+                codes, uniques = coded.codes.copy(), list(coded.uniques)
+                for row, fields in zip(slow.tolist(), parsed, strict=True):
+                    value = fields.get(name)
+                    if value is not None:
+                        codes[row] = len(uniques)
+                        uniques.append(value)
+                coded = Coded(codes, uniques)
+            columns[name] = coded
+        return columns
+
     def cmdlines(
         self, rows: np.ndarray, events: np.ndarray, n_events: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -459,7 +572,7 @@ class ScanFront(Front):
         ev = ev[keep]
         index, piece = self._arg_index[keep], self._arg_piece[keep]
         starts, ends = self._arg_s[keep], self._arg_e[keep]
-        order = np.lexsort((piece, index, ev))
+        order = _sort_order(ev, index, piece)
         offsets, data, has = _scan.build_cmdlines(
             self._buf,
             ev[order],
@@ -478,6 +591,15 @@ class ScanFront(Front):
                 [None if b is None else decode_bytes(b) for b in arr.to_pylist()], dtype=object
             )
         return out, has
+
+
+def _sort_order(ev: np.ndarray, index: np.ndarray, piece: np.ndarray) -> np.ndarray:
+    """``np.lexsort((piece, index, ev))``, as one stable sort of packed keys when they fit."""
+    if len(ev) and ev.min() >= 0 and index.min() >= 0 and piece.min() >= -1:
+        if ev.max() < 1 << 22 and index.max() < 1 << 20 and piece.max() < (1 << 20) - 1:
+            packed = (ev << 40) | (index << 20) | (piece + 1)
+            return np.argsort(packed, kind="stable")
+    return np.lexsort((piece, index, ev))
 
 
 def make_front(data: bytes, n_lines: int, *, engine: str = "auto") -> Front:

@@ -16,12 +16,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from behavemodel.io._auditd_fields import GENERIC_FIELDS
+
 __all__ = [
     "FIELD_NAMES",
     "build_cmdlines",
+    "decimal_at",
     "encode_ranges",
     "gather",
     "group_events",
+    "hex_at",
     "parse_decimal",
     "parse_hex",
     "scan",
@@ -81,6 +85,85 @@ FIELD_TABLE, FIELD_NAME_BYTES, FIELD_NAME_OFFSETS = _field_tables()
 _SPACE, _GS, _EQ, _DQ, _SQ, _LBRACE, _RBRACE = 32, 0x1D, 61, 34, 39, 123, 125
 _NL, _CR = 10, 13
 
+#: How the scanner decodes each field (FIELD_KINDS has two more entries: node, type).
+KIND_NONE, KIND_DEC, KIND_HEX, KIND_STR = 0, 1, 2, 3
+_DECIMAL_FIELDS = ("syscall", "exit", "ppid", "pid", "auid", "uid", "ses", "item")
+_HEX_FIELDS = ("a0", "a1", "a2")
+# (PATH names and PROCTITLE values are mostly not needed: encoded later, on demand.)
+_STRING_FIELDS = (
+    "arch", "success", "tty", "comm", "exe", "key", "AUID", "UID", "cwd", "saddr",
+    "nametype", "objtype", "contid",
+)  # fmt: skip
+FIELD_KINDS = np.array(
+    [
+        KIND_DEC
+        if n in _DECIMAL_FIELDS
+        else KIND_HEX
+        if n in _HEX_FIELDS
+        else KIND_STR
+        if n in _STRING_FIELDS
+        else KIND_NONE
+        for n in FIELD_NAMES
+    ]
+    + [KIND_STR, KIND_STR],
+    np.int64,
+)
+#: Rows of the scanner's node and record type in its field arrays.
+NODE_FIELD, TYPE_FIELD = len(FIELD_NAMES), len(FIELD_NAMES) + 1
+
+
+def _field_slots(kinds: np.ndarray) -> np.ndarray:
+    """Each field's column in the scanner output of its kind (ints share one array)."""
+    slots = np.zeros(len(kinds), np.int64)
+    for group in ((KIND_STR,), (KIND_NONE,), (KIND_DEC, KIND_HEX)):
+        members = np.flatnonzero(np.isin(kinds, group))
+        slots[members] = np.arange(len(members))
+    return slots
+
+
+FIELD_SLOTS = _field_slots(FIELD_KINDS)
+
+
+@njit(cache=True, nogil=True)
+def _hash(buf, s, e, f):  # type: ignore[no-untyped-def]
+    h = 1469598103934665603 ^ f
+    for p in range(s, e):
+        h = (h ^ buf[p]) * 1099511628211
+    return h ^ (e - s)
+
+
+@njit(cache=True, nogil=True)
+def _find(buf, s, e, h, f, slots, size, st_s, st_e, st_field, st_hash):  # type: ignore[no-untyped-def]
+    """Distinct string equal to field ``f``'s bytes [s, e): (its id or -1, slot)."""
+    mask = size - 1
+    at = h & mask
+    while True:
+        g = slots[at]
+        if g < 0:
+            return -1, at
+        if st_hash[g] == h and st_field[g] == f and st_e[g] - st_s[g] == e - s:
+            a = st_s[g]
+            same = True
+            for k in range(e - s):
+                if buf[a + k] != buf[s + k]:
+                    same = False
+                    break
+            if same:
+                return g, at
+        at = (at + 1) & mask
+
+
+@njit(cache=True, nogil=True)
+def _rehash(slots, size, st_hash, n_st):  # type: ignore[no-untyped-def]
+    """Re-insert the ``n_st`` distinct strings into ``slots[:size]``."""
+    slots[:size] = -1
+    mask = size - 1
+    for g in range(n_st):
+        at = st_hash[g] & mask
+        while slots[at] >= 0:
+            at = (at + 1) & mask
+        slots[at] = g
+
 
 @njit(cache=True, nogil=True)
 def _starts_with(buf: np.ndarray, p: int, e: int, lit: np.ndarray) -> bool:
@@ -105,12 +188,23 @@ def _digits(buf, p, e, limit):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def scan(buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_execve):  # type: ignore[no-untyped-def]
-    """Scan every line of ``buf``: header, field offsets, EXECVE argument tokens.
+def scan(  # type: ignore[no-untyped-def]
+    buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_execve, kinds,
+    type_lits, type_lens, needs,
+):  # fmt: skip
+    """Scan every line of ``buf``: header, field offsets and values.
 
     Returns arrays indexed by line. ``ok[i]`` is 1 when the line has a
     ``type=... msg=audit(SEC.FRAC:SERIAL):`` header at its start (optionally
-    after ``node=NAME ``).
+    after ``node=NAME ``). While a header line is hot in cache, the first value
+    of each field is decoded by ``kinds`` (:data:`FIELD_KINDS`, with two more
+    entries for the node and the record type): integers into ``ival[i, slot]``
+    / ``iok``, strings dictionary-encoded into ``scode[i, slot]`` (distinct
+    values in ``st_*``, codes per field in first-seen order), and for the
+    other fields the value's bounds into ``fs[i, slot]`` / ``fe`` (-1: absent);
+    :data:`FIELD_SLOTS` gives each field's slot. A line of a record type in
+    ``type_lits`` is read only until it has the fields ``needs`` marks for that
+    type (see :data:`TYPE_NEEDS`).
     """
     n = buf.shape[0]
     max_lines = 1
@@ -118,6 +212,13 @@ def scan(buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_
         if buf[i] == _NL:
             max_lines += 1
     n_fields = name_offsets.shape[0] - 1
+    # where each line ends (a branch-free pass: every byte writes, newlines advance)
+    nl_pos = np.empty(max_lines, np.int64)
+    k_nl = 0
+    for q in range(n):
+        nl_pos[k_nl] = q
+        k_nl += buf[q] == _NL
+    nl_pos[max_lines - 1] = n
     line_s = np.empty(max_lines, np.int64)
     line_e = np.empty(max_lines, np.int64)
     ok = np.zeros(max_lines, np.uint8)
@@ -130,17 +231,53 @@ def scan(buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_
     sec = np.zeros(max_lines, np.int64)
     frac = np.zeros(max_lines, np.int64)
     serial = np.zeros(max_lines, np.int64)
-    fs = np.full((max_lines, n_fields), -1, np.int64)
-    fe = np.full((max_lines, n_fields), -1, np.int64)
     body_s = np.zeros(max_lines, np.int64)
     execve = np.zeros(max_lines, np.uint8)
+    # per field: its slot among the fields of its kind
+    slot_of = np.full(n_fields + 2, -1, np.int64)
+    n_int = 0
+    n_str = 0
+    n_off = 0
+    for f in range(n_fields + 2):
+        if kinds[f] == KIND_STR:
+            slot_of[f] = n_str
+            n_str += 1
+        elif kinds[f] == KIND_NONE:
+            slot_of[f] = n_off
+            n_off += 1
+        else:
+            slot_of[f] = n_int
+            n_int += 1
+    fs = np.full((max_lines, n_off), -1, np.int64)
+    fe = np.full((max_lines, n_off), -1, np.int64)
+    ival = np.zeros((max_lines, n_int), np.int64)
+    iok = np.zeros((max_lines, n_int), np.bool_)
+    scode = np.full((max_lines, n_str), -1, np.int32)
+    # the current line's field bounds
+    lf_s = np.full(n_fields + 2, -1, np.int64)
+    lf_e = np.full(n_fields + 2, -1, np.int64)
+    # distinct strings: (start, end, field, code, hash) of each first occurrence
+    cap = n_str * max_lines + 1
+    st_s = np.empty(cap, np.int64)
+    st_e = np.empty(cap, np.int64)
+    st_field = np.empty(cap, np.int64)
+    st_code = np.empty(cap, np.int64)
+    st_hash = np.empty(cap, np.int64)
+    counts = np.zeros(n_fields + 2, np.int64)
+    # open addressing over slots[:size]; grown in place (reassigning an array in
+    # this loop would cost numba reference counting on every line)
+    max_size = 1
+    while max_size < 2 * cap:
+        max_size *= 2
+    slots = np.empty(max_size, np.int64)
+    size = min(1024, max_size)
+    slots[:size] = -1
+    n_st = 0
 
     line = 0
     i = 0
     while line < max_lines:
-        j = i
-        while j < n and buf[j] != _NL:
-            j += 1
+        j = nl_pos[line]
         e = j
         if e > i and buf[e - 1] == _CR:
             e -= 1
@@ -209,6 +346,25 @@ def scan(buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_
             ):
                 execve[line] = 1
             # --- fields ---
+            lf_s[:] = -1
+            known = -1
+            for t in range(type_lens.shape[0]):
+                length = type_lens[t]
+                if type_e[line] - type_s[line] == length:
+                    same = True
+                    for k in range(length):
+                        if buf[type_s[line] + k] != type_lits[t, k]:
+                            same = False
+                            break
+                    if same:
+                        known = t
+                        break
+            wanted = 0
+            if known >= 0:
+                for f in range(n_fields):
+                    wanted += needs[known, f]
+                if wanted == 0:
+                    p = e
             while p < e:
                 c = buf[p]
                 if c == _SPACE or c == _GS:
@@ -259,9 +415,49 @@ def scan(buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_
                                     fid = -1
                                     break
                 if fid >= 0:
-                    if fs[line, fid] < 0:
-                        fs[line, fid] = vs
-                        fe[line, fid] = ve
+                    if lf_s[fid] < 0:
+                        lf_s[fid] = vs
+                        lf_e[fid] = ve
+                        if known >= 0 and needs[known, fid]:
+                            wanted -= 1
+                            if wanted == 0:
+                                break
+            # --- values, while the line is in cache ---
+            lf_s[n_fields] = node_s[line]
+            lf_e[n_fields] = node_e[line]
+            lf_s[n_fields + 1] = type_s[line]
+            lf_e[n_fields + 1] = type_e[line]
+            for f in range(n_fields + 2):
+                vs = lf_s[f]
+                if vs < 0:
+                    continue
+                ve = lf_e[f]
+                kind = kinds[f]
+                k = slot_of[f]
+                if kind == KIND_NONE:
+                    fs[line, k] = vs
+                    fe[line, k] = ve
+                elif kind == KIND_DEC:
+                    ival[line, k], iok[line, k] = decimal_at(buf, vs, ve)
+                elif kind == KIND_HEX:
+                    ival[line, k], iok[line, k] = hex_at(buf, vs, ve)
+                else:
+                    h = _hash(buf, vs, ve, f)
+                    g, at = _find(buf, vs, ve, h, f, slots, size, st_s, st_e, st_field, st_hash)
+                    if g < 0:
+                        g = n_st
+                        st_s[g] = vs
+                        st_e[g] = ve
+                        st_field[g] = f
+                        st_hash[g] = h
+                        st_code[g] = counts[f]
+                        counts[f] += 1
+                        slots[at] = g
+                        n_st += 1
+                        if 2 * n_st > size:
+                            size *= 2
+                            _rehash(slots, size, st_hash, n_st)
+                    scode[line, k] = st_code[g]
         line += 1
         i = j + 1
     return (
@@ -281,6 +477,13 @@ def scan(buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_
         fe,
         body_s,
         execve,
+        ival,
+        iok,
+        scode,
+        st_s[:n_st],
+        st_e[:n_st],
+        st_field[:n_st],
+        st_code[:n_st],
     )
 
 
@@ -354,33 +557,53 @@ def scan_execve_args(buf, lines, body_s, line_e):  # type: ignore[no-untyped-def
 
 
 @njit(cache=True, nogil=True)
+def decimal_at(buf, s, e):  # type: ignore[no-untyped-def]
+    """Signed decimal integer at [s, e): (value, valid); absent (s < 0) is invalid."""
+    if s < 0 or e <= s:
+        return 0, False
+    neg = False
+    if buf[s] == 45:  # '-'
+        neg = True
+        s += 1
+    if e - s > 19 or e <= s:
+        return 0, False
+    v = 0
+    for p in range(s, e):
+        c = buf[p]
+        if c < 48 or c > 57:
+            return 0, False
+        v = v * 10 + (c - 48)
+    return (-v if neg else v), True
+
+
+@njit(cache=True, nogil=True)
+def hex_at(buf, s, e):  # type: ignore[no-untyped-def]
+    """Unsigned hexadecimal integer (at most 15 digits) at [s, e): (value, valid)."""
+    if s < 0 or e <= s or e - s > 15:
+        return 0, False
+    v = 0
+    for p in range(s, e):
+        c = buf[p]
+        if 48 <= c <= 57:
+            d = c - 48
+        elif 97 <= c <= 102:
+            d = c - 87
+        elif 65 <= c <= 70:
+            d = c - 55
+        else:
+            return 0, False
+        v = v * 16 + d
+    return v, True
+
+
+@njit(cache=True, nogil=True)
 def parse_decimal(buf, starts, ends):  # type: ignore[no-untyped-def]
     """Signed decimal integers at [starts[k], ends[k]); invalid or absent -> valid=False."""
     m = starts.shape[0]
     values = np.zeros(m, np.int64)
     valid = np.zeros(m, np.bool_)
     for k in range(m):
-        s = starts[k]
-        e = ends[k]
-        if s < 0 or e <= s:
-            continue
-        neg = False
-        if buf[s] == 45:  # '-'
-            neg = True
-            s += 1
-        if e - s > 19 or e <= s:
-            continue
-        v = 0
-        good = True
-        for p in range(s, e):
-            c = buf[p]
-            if c < 48 or c > 57:
-                good = False
-                break
-            v = v * 10 + (c - 48)
-        if good:
-            values[k] = -v if neg else v
-            valid[k] = True
+        values[k], valid[k] = decimal_at(buf, starts[k], ends[k])
     return values, valid
 
 
@@ -391,27 +614,7 @@ def parse_hex(buf, starts, ends):  # type: ignore[no-untyped-def]
     values = np.zeros(m, np.int64)
     valid = np.zeros(m, np.bool_)
     for k in range(m):
-        s = starts[k]
-        e = ends[k]
-        if s < 0 or e <= s or e - s > 15:
-            continue
-        v = 0
-        good = True
-        for p in range(s, e):
-            c = buf[p]
-            if 48 <= c <= 57:
-                d = c - 48
-            elif 97 <= c <= 102:
-                d = c - 87
-            elif 65 <= c <= 70:
-                d = c - 55
-            else:
-                good = False
-                break
-            v = v * 16 + d
-        if good:
-            values[k] = v
-            valid[k] = True
+        values[k], valid[k] = hex_at(buf, starts[k], ends[k])
     return values, valid
 
 
@@ -651,7 +854,247 @@ def build_cmdlines(buf, ev, idx, starts, ends, n_events, safe):  # type: ignore[
 
 
 SAFE_BYTES = _SAFE
+
+#: Fields the parse reads from records of these types: the scanner stops reading
+#: such a line once it has them all (PATH's objtype matters only without a
+#: nametype, EXECVE arguments have their own kernel). Every other record type is
+#: read to its end.
+TYPE_NEEDS = {
+    "SYSCALL": (
+        "arch", "syscall", "success", "exit", "a0", "a1", "a2", "ppid", "pid", "auid", "uid",
+        "tty", "ses", "comm", "exe", "key", "AUID", "UID",
+    ),
+    "PATH": ("item", "name", "nametype"),
+    "PROCTITLE": ("proctitle",),
+    "CWD": ("cwd",),
+    "SOCKADDR": ("saddr",),
+    "CONTAINER_ID": ("contid",),
+    "EXECVE": (),
+}  # fmt: skip
+
+
+def _type_needs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    names = [t.encode() for t in TYPE_NEEDS]
+    lits = np.zeros((len(names), max(map(len, names))), np.uint8)
+    for i, n in enumerate(names):
+        lits[i, : len(n)] = np.frombuffer(n, np.uint8)
+    lens = np.array([len(n) for n in names], np.int64)
+    needs = np.zeros((len(names), len(FIELD_NAMES)), np.int64)
+    for i, fields in enumerate(TYPE_NEEDS.values()):
+        needs[i, [FIELD_INDEX[f] for f in fields]] = 1
+    return lits, lens, needs
+
+
+TYPE_LITS, TYPE_LENS, TYPE_NEED_FIELDS = _type_needs()
 LIT_NODE = np.frombuffer(b"node=", np.uint8).copy()
 LIT_TYPE = np.frombuffer(b"type=", np.uint8).copy()
 LIT_MSG = np.frombuffer(b"msg=audit(", np.uint8).copy()
 LIT_EXECVE = np.frombuffer(b"EXECVE", np.uint8).copy()
+
+
+@njit(cache=True, nogil=True)
+def line_times(buf, lit_audit):  # type: ignore[no-untyped-def]
+    """Per line, the time (microseconds) of its first ``audit(SEC.FRAC:``, or -1.
+
+    The same as searching each line with ``rb"audit\\((\\d+)\\.(\\d+):"``, the
+    fraction cut or padded to 6 digits. Returns (times, ok); ok is False when a
+    seconds value is too long to be exact here (over 12 digits).
+    """
+    n = buf.shape[0]
+    max_lines = 1
+    for i in range(n):
+        if buf[i] == _NL:
+            max_lines += 1
+    times = np.full(max_lines, -1, np.int64)
+    m = lit_audit.shape[0]
+    line = 0
+    i = 0
+    while line < max_lines:
+        j = i
+        while j < n and buf[j] != _NL:
+            j += 1
+        p = i
+        while p + m <= j:
+            if buf[p] == lit_audit[0] and _starts_with(buf, p, j, lit_audit):
+                q = p + m
+                sec_s = q
+                while q < j and 48 <= buf[q] <= 57:
+                    q += 1
+                n_sec = q - sec_s
+                if n_sec > 0 and q < j and buf[q] == 46:  # '.'
+                    frac_s = q + 1
+                    q = frac_s
+                    while q < j and 48 <= buf[q] <= 57:
+                        q += 1
+                    n_frac = q - frac_s
+                    if n_frac > 0 and q < j and buf[q] == 58:  # ':'
+                        if n_sec > 12:
+                            return times, False
+                        sec = 0
+                        for k in range(sec_s, sec_s + n_sec):
+                            sec = sec * 10 + (buf[k] - 48)
+                        frac = 0
+                        for k in range(6):
+                            frac = frac * 10 + (buf[frac_s + k] - 48 if k < n_frac else 0)
+                        times[line] = sec * 1_000_000 + frac
+                        break
+            p += 1
+        line += 1
+        i = j + 1
+    return times, True
+
+
+LIT_AUDIT = np.frombuffer(b"audit(", np.uint8).copy()
+
+
+GENERIC_NAME_BYTES = np.frombuffer(b"".join(GENERIC_FIELDS), np.uint8).copy()
+GENERIC_NAME_OFFSETS = np.cumsum([0] + [len(n) for n in GENERIC_FIELDS]).astype(np.int64)
+LIT_MSG_QUOTE = np.frombuffer(b"msg='", np.uint8).copy()
+
+
+@njit(cache=True, nogil=True)
+def _is_space(c):  # type: ignore[no-untyped-def]
+    return c == 32 or 9 <= c <= 13  # what \s means in a bytes pattern
+
+
+@njit(cache=True, nogil=True)
+def _is_name_char(c):  # type: ignore[no-untyped-def]
+    return (
+        (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95 or c == 45
+        or c == 91 or c == 93
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _generic_tokens(buf, a, b, inner, k, vs, ve, names, offsets):  # type: ignore[no-untyped-def]
+    """Tokens ``name=value`` of buf[a:b] into vs/ve row k (first wins); False: not simple.
+
+    Simple means what ``_auditd_fields._tokens_into`` reads the same way without
+    its special cases: no bare words (``old``/``new`` prefixes), no glued
+    ENRICHED names, every quote and brace closed, no value that ``_trim_bare``
+    would trim. Anything else is left to the Python tokenizer.
+    """
+    n_names = offsets.shape[0] - 1
+    p = a
+    while p < b:
+        c = buf[p]
+        if _is_space(c) or c == _GS:
+            p += 1
+            continue
+        if not ((65 <= c <= 90) or (97 <= c <= 122) or c == 95):
+            return False
+        ns = p
+        while p < b and _is_name_char(buf[p]):
+            p += 1
+        if p >= b or buf[p] != _EQ:
+            return False
+        ne = p
+        p += 1
+        start = p
+        if p < b and (buf[p] == _DQ or buf[p] == _LBRACE):
+            close = _DQ if buf[p] == _DQ else _RBRACE
+            p += 1
+            while p < b and buf[p] != close:
+                p += 1
+            if p >= b:
+                return False
+            p += 1
+        else:
+            while p < b and not _is_space(buf[p]) and buf[p] != _GS:
+                if buf[p] == _EQ:
+                    return False
+                p += 1
+            if inner and p > start and (buf[p - 1] == 44 or buf[p - 1] == 41):  # , )
+                return False
+        length = ne - ns
+        for g in range(n_names):
+            o = offsets[g]
+            if offsets[g + 1] - o == length:
+                same = True
+                for q in range(length):
+                    if buf[ns + q] != names[o + q]:
+                        same = False
+                        break
+                if same:
+                    if vs[k, g] < 0:
+                        vs[k, g] = start
+                        ve[k, g] = p
+                    break
+    return True
+
+
+@njit(cache=True, nogil=True)
+def scan_generic(buf, starts, ends, names, offsets, lit_msg):  # type: ignore[no-untyped-def]
+    """The ``GENERIC_FIELDS`` of record bodies buf[starts[k]:ends[k]].
+
+    Follows ``_auditd_fields.parse_fields``: a user-space ``msg='...'`` (up to
+    its last quote before any 0x1D byte) is cut out and its fields come after
+    the others'. Returns (vs, ve) per body and field (-1: absent) and whether
+    each body was simple enough to be read here (else its row is left empty).
+    """
+    m = starts.shape[0]
+    n_names = offsets.shape[0] - 1
+    vs = np.full((m, n_names), -1, np.int64)
+    ve = np.full((m, n_names), -1, np.int64)
+    simple = np.ones(m, np.bool_)
+    for k in range(m):
+        s = starts[k]
+        e = ends[k]
+        msg = -1
+        for p in range(s, e - lit_msg.shape[0] + 1):
+            if buf[p] == lit_msg[0] and _starts_with(buf, p, e, lit_msg):
+                msg = p
+                break
+        inner_s = -1
+        inner_e = -1
+        if msg >= 0 and (msg == s or buf[msg - 1] == _SPACE or buf[msg - 1] == _GS):
+            stop = e
+            for p in range(msg, e):
+                if buf[p] == _GS:
+                    stop = p
+                    break
+            for p in range(stop - 1, msg + 4, -1):
+                if buf[p] == _SQ:
+                    inner_s = msg + 5
+                    inner_e = p
+                    break
+        ok = True
+        if inner_s >= 0:
+            ok = _generic_tokens(buf, s, msg, False, k, vs, ve, names, offsets)
+            ok = ok and _generic_tokens(buf, inner_e + 1, e, False, k, vs, ve, names, offsets)
+            ok = ok and _generic_tokens(buf, inner_s, inner_e, True, k, vs, ve, names, offsets)
+        else:
+            ok = _generic_tokens(buf, s, e, False, k, vs, ve, names, offsets)
+        if not ok:
+            simple[k] = False
+            vs[k, :] = -1
+            ve[k, :] = -1
+    return vs, ve, simple
+
+
+@njit(cache=True, nogil=True)
+def encode_columns(buf, starts, ends):  # type: ignore[no-untyped-def]
+    """:func:`encode_ranges` of each column of (rows, columns) ranges, in one call.
+
+    Returns codes (rows, columns) and, for column j, the first range of each of
+    its codes in ``firsts[bounds[j]:bounds[j + 1]]``.
+    """
+    m, n_cols = starts.shape
+    codes = np.full((m, n_cols), -1, np.int64)
+    firsts = np.empty(m * n_cols, np.int64)
+    bounds = np.zeros(n_cols + 1, np.int64)
+    for j in range(n_cols):
+        col_codes, first = encode_ranges(buf, starts[:, j].copy(), ends[:, j].copy())
+        codes[:, j] = col_codes
+        firsts[bounds[j] : bounds[j] + first.shape[0]] = first
+        bounds[j + 1] = bounds[j] + first.shape[0]
+    return codes, firsts[: bounds[n_cols]], bounds
+
+
+@njit(cache=True, nogil=True)
+def count_newlines(buf):  # type: ignore[no-untyped-def]
+    """Number of ``\\n`` bytes (a vectorised loop, several times faster than bytes.count)."""
+    count = 0
+    for i in range(buf.shape[0]):
+        count += buf[i] == _NL
+    return count

@@ -12,12 +12,15 @@ import socket
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 __all__ = [
     "SocketAddress",
     "decode_bytes",
     "decode_encoded",
     "decode_plain",
     "decode_sockaddr",
+    "decode_sockaddrs",
     "join_argv",
     "split_proctitle",
 ]
@@ -261,3 +264,50 @@ def _decode_sockaddr(raw: bytes, big_endian: bool) -> SocketAddress:
     if family == _FAMILY_PACKET:
         return SocketAddress("packet", hex_text, None)
     return SocketAddress("other", hex_text, None)
+
+
+_HEX_VALUE = np.full(256, -1, np.int64)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _HEX_VALUE[_c] = _i
+for _i, _c in enumerate(b"ABCDEF", start=10):
+    _HEX_VALUE[_c] = _i
+
+
+def decode_sockaddrs(
+    raws: list[bytes], big_endian: bool = False
+) -> tuple[list[str | None], list[str | None], list[int | None]]:
+    """:func:`decode_sockaddr` of many values as columns (family, address, port).
+
+    An empty value gives None in all three. IPv4 addresses are decoded in bulk.
+
+    Examples
+    --------
+    >>> decode_sockaddrs([b"02002BCB7F0000010000000000000000", b"", b"0100002F746D7000"])
+    (['inet', None, 'unix'], ['127.0.0.1', None, '@/tmp'], [11211, None, None])
+    """
+    family: list[str | None] = [None] * len(raws)
+    address: list[str | None] = [None] * len(raws)
+    port: list[int | None] = [None] * len(raws)
+    fast = np.zeros(len(raws), bool)
+    if not big_endian and raws:
+        head = np.array([r[:16] if len(r) >= 16 else b"" for r in raws], dtype="S16")
+        digits = _HEX_VALUE[np.frombuffer(head.tobytes(), np.uint8).reshape(-1, 16)]
+        fast = (
+            (head != b"")
+            & (digits[:, :4] == [0, 2, 0, 0]).all(axis=1)
+            & (digits[:, 4:] >= 0).all(axis=1)
+        )
+        if fast.any():
+            d = digits[fast]
+            ports = d[:, 4] * 4096 + d[:, 5] * 256 + d[:, 6] * 16 + d[:, 7]
+            ip = d[:, 8:16:2] * 16 + d[:, 9:16:2]
+            for i, p, (a, b, c, e) in zip(
+                np.flatnonzero(fast).tolist(), ports.tolist(), ip.tolist(), strict=True
+            ):
+                family[i], address[i], port[i] = "inet", f"{a}.{b}.{c}.{e}", p
+    for i in np.flatnonzero(~fast).tolist():
+        raw = raws[i]
+        if raw:
+            decoded = decode_sockaddr(raw, big_endian)
+            family[i], address[i], port[i] = decoded.family, decoded.address, decoded.port
+    return family, address, port

@@ -492,6 +492,22 @@ def test_engines_agree_on_a_mixed_log() -> None:
             lines += [
                 record("USER_END", serial, "pid=1 uid=0 auid=5 ses=2 msg='op=x res=failed'", t=t),
                 "junk line",
+                record(
+                    "USER_LOGIN",
+                    serial + 10_000,
+                    f"pid={serial} uid=0 auid={serial % 3} ses={serial} msg='op=login "
+                    f'id={serial % 7} exe="/usr/sbin/sshd" hostname=? addr=10.0.0.{serial % 9} '
+                    f'terminal=/dev/pts/{serial % 4} res=success\'{GS}UID="root" '
+                    f'AUID="u{serial % 3}" ID="id{serial % 7}"',
+                    t=t,
+                ),
+                record(
+                    "USER_CMD",
+                    serial + 20_000,
+                    f'pid={serial} uid=0 auid=1 ses=1 msg=\'cwd="/" cmd={hexed("ls -l")} '
+                    "terminal=pts/0 res=success)'",
+                    t=t,
+                ),
             ]
     data = ("\n".join(lines) + "\n").encode()
     tables = {}
