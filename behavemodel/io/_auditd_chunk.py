@@ -17,6 +17,7 @@ is older than ``window`` seconds of event time, or the input ends.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -557,8 +558,12 @@ def _strip_quotes(raw: bytes) -> bytes:
     return raw.strip(b"'\"")
 
 
+_SIGNED_DECIMAL = re.compile(rb"-?[0-9]{1,18}")
+
+
 def _generic_int(raw: bytes) -> tuple[int, bool]:
-    if raw.lstrip(b"-").isdigit() and len(raw) < 19:
+    """A signed decimal field of a user-space record; anything else (``--5``) is invalid."""
+    if len(raw) < 19 and _SIGNED_DECIMAL.fullmatch(raw):
         return int(raw), True
     return 0, False
 

@@ -18,6 +18,7 @@ __all__ = [
     "SYSCALL_FIELDS",
     "extract_single",
     "extract_syscall",
+    "kernel_fields",
     "parse_fields",
 ]
 
@@ -118,6 +119,18 @@ def _trim_bare(value: bytes) -> bytes:
     return value
 
 
+# Plain values: where these match, the compiled scanner reads the same bytes (a
+# quoted value without separators inside, or a bare one without quotes, braces or
+# "="); anything else goes to kernel_fields, which reads exactly as the scanner.
+_BARE = rb"[^\s\x1d\"'{=]+"
+_VALUE = rb"\"[^\"\s\x1d]*\"|" + _BARE
+_TOKEN_PLAIN = rb"(?:[^\s\x1d\"'{=]*=(?:\"[^\"\s\x1d]*\"|[^\s\x1d\"'{=]*)|[^\s\x1d\"'{=]+)"
+#: A body of plain tokens only: every reader splits it the same way. Tokens need a
+#: separator between them, so the match is linear (never backtracks).
+PLAIN_BODY = re.compile(
+    rb"[ \x1d]*(?:" + _TOKEN_PLAIN + rb"(?:[ \x1d]+" + _TOKEN_PLAIN + rb")*)?[ \x1d]*"
+)
+
 # The SYSCALL record as every kernel since 2.6.x writes it. Optional parts:
 # success/exit (absent when the syscall did not return), per= (old kernels),
 # subj= (SELinux/AppArmor, may contain a space), the ENRICHED tail with or
@@ -127,10 +140,12 @@ _SYSCALL = re.compile(
     rb"(?:success=(yes|no) exit=(-?\d+) )?"
     rb"a0=([0-9a-fA-F]+) a1=([0-9a-fA-F]+) a2=([0-9a-fA-F]+) a3=[0-9a-fA-F]+ items=\d+ "
     rb"ppid=(\d+) pid=(\d+) auid=(\d+) uid=(\d+) gid=\d+ euid=\d+ suid=\d+ fsuid=\d+ "
-    rb"egid=\d+ sgid=\d+ fsgid=\d+ tty=(\S+) ses=(\d+) comm=(\S+) exe=(\S+)"
-    rb"(?: subj=[^\x1d\n]*?)? key=(\"[^\"\n]*\"|[^\s\x1d=\"]+)"
-    rb"(?:[\x1d ]ARCH=\S+ SYSCALL=\S+(?: AUID=\"([^\"\n]*)\")? UID=\"([^\"\n]*)\"[^\n]*)?"
-    rb"[ \r]*$|)",
+    rb"egid=\d+ sgid=\d+ fsgid=\d+ tty=(" + _BARE + rb") ses=(\d+) "
+    rb"comm=(" + _VALUE + rb") exe=(" + _VALUE + rb")"
+    rb"(?: subj=[^\x1d\n\"'{= ]+)? key=(" + _VALUE + rb")"
+    rb"(?:[\x1d ]ARCH=" + _BARE + rb" SYSCALL=" + _BARE + rb"(?: AUID=\"([^\"\s\x1d]*)\")?"
+    rb" UID=\"([^\"\s\x1d]*)\"(?:[ \x1d]+" + _TOKEN_PLAIN + rb")*)?"
+    rb"[ ]*$|)",
     re.M,
 )
 
@@ -192,7 +207,7 @@ def extract_syscall(bodies: Sequence[bytes]) -> list[tuple[bytes, ...]]:
 
 
 def _syscall_generic(body: bytes) -> tuple[bytes, ...]:
-    fields = parse_fields(body)
+    fields = kernel_fields(body)
     values = [fields.get(name, b"") for name in _SYSCALL_GENERIC_NAMES]
     values[-2] = _unquote_name(values[-2])
     values[-1] = _unquote_name(values[-1])
@@ -214,14 +229,76 @@ def extract_single(bodies: Sequence[bytes], name: bytes) -> list[bytes]:
     """
     pattern = _SINGLE_CACHE.get(name)
     if pattern is None:
-        pattern = re.compile(rb"^(?:(?:[^\n]*? )?" + re.escape(name) + rb"=([^\s\x1d]*)|)", re.M)
+        pattern = re.compile(
+            rb"^(?:(?:[^\n]*?[ \x1d])?" + re.escape(name) + rb"=([^\s\x1d]*)|)", re.M
+        )
         _SINGLE_CACHE[name] = pattern
     if not bodies:
         return []
     values = pattern.findall(b"\n".join(bodies))
     if len(values) != len(bodies):
-        values = [parse_fields(body).get(name, b"") for body in bodies]
-    for i, value in enumerate(values):
-        if b"=" in value and value[:1] not in (b'"', b"{"):  # a glued ENRICHED name
-            values[i] = parse_fields(bodies[i]).get(name, b"")
+        values = [kernel_fields(body).get(name, b"") for body in bodies]
+    plain = PLAIN_BODY.fullmatch
+    for i, body in enumerate(bodies):
+        if plain(body) is None:  # quotes, braces, odd spaces or glued names: read exactly
+            values[i] = kernel_fields(body).get(name, b"")
     return values
+
+
+# One kernel-record token as the compiled scanner reads it: a name (no "=" or
+# separator), then "=" and a value that runs to its closing quote or brace (or the
+# end of the record) when it opens one, else to the next space or 0x1D.
+_KERNEL_TOKEN = re.compile(rb"""([^= \x1d]*)(=?)("[^"]*"?|'[^']*'?|\{[^}]*\}?|[^ \x1d]*)""")
+
+
+def kernel_fields(body: bytes) -> dict[bytes, bytes]:
+    """The ``name=value`` fields of a kernel record, read as the compiled scanner reads them.
+
+    Separators are spaces and 0x1D; quoted (``"``, ``'``) and braced values run to
+    their closing character or the end of the record; an upper-case ENRICHED name
+    glued to a bare value (its 0x1D byte lost) starts a field of its own. The
+    first occurrence of a repeated name wins. Values stay raw.
+
+    Examples
+    --------
+    >>> f = kernel_fields(b'item=0 name="/a b" mode=0100644\x1dOUID="root"')
+    >>> f[b"name"], f[b"OUID"]
+    (b'"/a b"', b'"root"')
+    >>> kernel_fields(b"key=(null)ARCH=x86_64 pid=1 pid=2")
+    {b'key': b'(null)', b'ARCH': b'x86_64', b'pid': b'1'}
+    """
+    fields: dict[bytes, bytes] = {}
+    pos, end = 0, len(body)
+    match = _KERNEL_TOKEN.match
+    while pos < end:
+        token = match(body, pos)
+        assert token is not None  # the pattern matches the empty string
+        stop = token.end()
+        if stop == pos:  # a separator
+            pos += 1
+            continue
+        name, equals, value = token.groups()
+        if not equals:  # a word without "=": skipped, like the scanner
+            pos = stop
+            continue
+        if value[:1] not in (b'"', b"'", b"{") and b"=" in value:
+            cut = _glued_name_start(value)
+            if cut is not None:
+                value = value[:cut]
+                stop = token.start(3) + cut
+        fields.setdefault(name, value)
+        pos = stop
+    return fields
+
+
+def _glued_name_start(value: bytes) -> int | None:
+    """Where an upper-case ``NAME=`` glued onto a bare value begins, if one does."""
+    at = value.find(b"=")
+    while at >= 0:
+        start = at
+        while start > 0 and (65 <= value[start - 1] <= 90 or value[start - 1] == 95):
+            start -= 1
+        if 0 < start < at and 65 <= value[start] <= 90:
+            return start
+        at = value.find(b"=", at + 1)
+    return None

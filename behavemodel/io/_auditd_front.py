@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from behavemodel.io._auditd_fields import (
     GENERIC_FIELDS,
+    PLAIN_BODY,
     SYSCALL_FIELDS,
     extract_single,
     extract_syscall,
@@ -110,15 +111,24 @@ def generic_columns(bodies: list[bytes]) -> dict[bytes, Coded]:
     return {name: _coded_keep_empty([f.get(name) for f in parsed]) for name in GENERIC_FIELDS}
 
 
+#: What the kernel writes for integer fields, as the compiled scanner reads them:
+#: signed decimal of at most 19 digits, unsigned hex of at most 15. Python's
+#: ``int`` would also take ``+``, ``_``, spaces and ``0x``: those are not valid here.
+_STRICT_INTEGER = {
+    10: re.compile(rb"-?[0-9]{1,19}"),
+    16: re.compile(rb"[0-9A-Fa-f]{1,15}"),
+}
+
+
 def _parse_uniques(coded: Coded, base: int) -> tuple[np.ndarray, np.ndarray]:
     values = np.zeros(len(coded.uniques) + 1, np.int64)
     valid = np.zeros(len(coded.uniques) + 1, bool)
+    strict = _STRICT_INTEGER[base]
     for i, u in enumerate(coded.uniques):
-        try:
-            values[i] = int(u, base)
-            valid[i] = -(2**63) <= values[i] < 2**63
-        except (ValueError, OverflowError):
-            pass
+        if strict.fullmatch(u):
+            value = int(u, base)
+            if -(2**63) < value < 2**63:  # the magnitude fits in int64, as in decimal_at
+                values[i], valid[i] = value, True
     return values[coded.codes], valid[coded.codes]
 
 
@@ -304,6 +314,13 @@ def _to_int(values: list[bytes]) -> np.ndarray:
         return np.array([int(v) if len(v) < 19 else -1 for v in values], dtype=np.int64)
 
 
+#: ``name=value`` tokens of an EXECVE record as the compiled scanner reads them:
+#: separated by spaces or 0x1D; a value that opens a double quote runs to the
+#: closing quote (or the end of the record), any other to the next separator.
+_EXECVE_TOKEN = re.compile(rb'([^= \x1d]*)=("[^"]*"?|[^ \x1d]*)')
+_plain_body = PLAIN_BODY.fullmatch
+
+
 def execve_argv(events: list[int], bodies: list[bytes]) -> dict[int, list[str]]:
     """argv per event from EXECVE records (split arguments, several records).
 
@@ -318,9 +335,12 @@ def execve_argv(events: list[int], bodies: list[bytes]) -> dict[int, list[str]]:
     parts: dict[int, dict[tuple[int, int], bytes]] = {}
     for e, body in zip(events, bodies, strict=True):
         args = parts.setdefault(e, {})
-        for token in body.split(b" "):
-            name, sep, value = token.partition(b"=")
-            if not sep or name[:1] != b"a":
+        if b"\x1d" not in body and _plain_body(body):  # splitting on spaces reads the same
+            tokens = [token.partition(b"=")[::2] for token in body.split(b" ") if b"=" in token]
+        else:
+            tokens = _EXECVE_TOKEN.findall(body)
+        for name, value in tokens:
+            if name[:1] != b"a":
                 continue
             rest = name[1:]
             if rest.isdigit() and len(rest) <= 9:
@@ -337,6 +357,8 @@ def execve_argv(events: list[int], bodies: list[bytes]) -> dict[int, list[str]]:
                     args.setdefault(key, decode_encoded_bytes(value) or b"")
     out: dict[int, list[str]] = {}
     for e, args in parts.items():
+        if not args:  # EXECVE records without one argument: no command line from them
+            continue
         argv: dict[int, bytes] = {}
         for (index, _piece), chunk in sorted(args.items()):
             argv[index] = argv.get(index, b"") + chunk
@@ -400,6 +422,10 @@ class ScanFront(Front):
             data = b"\n".join(lines)
             scanned = self._scan(data)
             ok = scanned[2].astype(bool)
+            # Never lose a line: one the loose header took but the scanner still
+            # refuses is reported, not dropped.
+            self.bad += [i for i in rewritten if not ok[i]]
+            self.bad.sort()
         (line_s, line_e, _ok, _node_s, _node_e, _type_s, _type_e, ts_s, ts_e, sec, frac,
          serial, fs, fe, body_s, execve, ival, iok, scode, st_s, st_e, st_field,
          st_code) = scanned  # fmt: skip
@@ -573,6 +599,11 @@ class ScanFront(Front):
         index, piece = self._arg_index[keep], self._arg_piece[keep]
         starts, ends = self._arg_s[keep], self._arg_e[keep]
         order = _sort_order(ev, index, piece)
+        if len(order) > 1:  # a repeated aN / aN[i] of an event: the first one wins
+            e_s, i_s, p_s = ev[order], index[order], piece[order]
+            repeat = (e_s[1:] == e_s[:-1]) & (i_s[1:] == i_s[:-1]) & (p_s[1:] == p_s[:-1])
+            if repeat.any():
+                order = order[np.concatenate(([True], ~repeat))]
         offsets, data, has = _scan.build_cmdlines(
             self._buf,
             ev[order],

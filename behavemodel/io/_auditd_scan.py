@@ -177,6 +177,18 @@ def _starts_with(buf: np.ndarray, p: int, e: int, lit: np.ndarray) -> bool:
 
 
 @njit(cache=True, nogil=True)
+def _digit_run(buf, p, e, limit):  # type: ignore[no-untyped-def]
+    """Value of the first ``limit`` digits at p, and (end, count) of the whole digit run."""
+    value = 0
+    q = p
+    while q < e and 48 <= buf[q] <= 57:
+        if q - p < limit:
+            value = value * 10 + (buf[q] - 48)
+        q += 1
+    return value, q, q - p
+
+
+@njit(cache=True, nogil=True)
 def _digits(buf, p, e, limit):  # type: ignore[no-untyped-def]
     """Parse up to ``limit`` decimal digits at p; return (value, end, count)."""
     value = 0
@@ -309,27 +321,27 @@ def scan(  # type: ignore[no-untyped-def]
             else:
                 p += lit_msg.shape[0]
                 ts_s[line] = p
-                v, q, cnt = _digits(buf, p, e, 18)
+                # Digit runs of any length are a header (like the Python engine's
+                # (\d+)); seconds or serials of 19 digits or more are -1 (out of
+                # range, reported by the caller), fractions keep microseconds.
+                v, q, cnt = _digit_run(buf, p, e, 18)
                 if cnt == 0 or q >= e or buf[q] != 46:  # '.'
                     good = False
                 else:
-                    sec[line] = v
-                    v, q2, cnt = _digits(buf, q + 1, e, 9)
+                    sec[line] = v if cnt <= 18 else -1
+                    v, q2, cnt = _digit_run(buf, q + 1, e, 6)
                     if cnt == 0 or q2 >= e or buf[q2] != 58:  # ':'
                         good = False
                     else:
                         scale = 1
                         for _ in range(6 - min(cnt, 6)):
                             scale *= 10
-                        if cnt > 6:
-                            for _ in range(cnt - 6):
-                                v //= 10
                         frac[line] = v * scale
-                        v, q3, cnt = _digits(buf, q2 + 1, e, 18)
-                        if cnt == 0 or q3 + 1 >= e + 1 or q3 >= e or buf[q3] != 41:  # ')'
+                        v, q3, cnt = _digit_run(buf, q2 + 1, e, 18)
+                        if cnt == 0 or q3 >= e or buf[q3] != 41:  # ')'
                             good = False
                         else:
-                            serial[line] = v
+                            serial[line] = v if cnt <= 18 else -1
                             ts_e[line] = q3
                             p = q3 + 1
                             if p < e and buf[p] == 58:  # ':'
@@ -556,6 +568,9 @@ def scan_execve_args(buf, lines, body_s, line_e):  # type: ignore[no-untyped-def
     )
 
 
+_INT64_MAX = np.int64(2**63 - 1)
+
+
 @njit(cache=True, nogil=True)
 def decimal_at(buf, s, e):  # type: ignore[no-untyped-def]
     """Signed decimal integer at [s, e): (value, valid); absent (s < 0) is invalid."""
@@ -572,7 +587,10 @@ def decimal_at(buf, s, e):  # type: ignore[no-untyped-def]
         c = buf[p]
         if c < 48 or c > 57:
             return 0, False
-        v = v * 10 + (c - 48)
+        d = c - 48
+        if v > (_INT64_MAX - d) // 10:  # would not fit in int64: invalid, never wrapped
+            return 0, False
+        v = v * 10 + d
     return (-v if neg else v), True
 
 
@@ -772,14 +790,17 @@ def _decode_value_into(buf, s, e, out, pos):  # type: ignore[no-untyped-def]
     length = e - s
     if length == 0 or _is_null_marker(buf, s, e):
         return pos
-    if length % 2 == 0:
+    hex_end = e
+    if length % 2 == 1 and length > 1 and buf[e - 1] == _DQ:
+        hex_end = e - 1  # a stray quote after hex (seen in the wild), as decode_encoded_bytes
+    if (hex_end - s) % 2 == 0:
         is_hex = True
-        for p in range(s, e):
+        for p in range(s, hex_end):
             if _hexval(buf[p]) < 0:
                 is_hex = False
                 break
         if is_hex:
-            for p in range(s, e, 2):
+            for p in range(s, hex_end, 2):
                 out[pos] = _hexval(buf[p]) * 16 + _hexval(buf[p + 1])
                 pos += 1
             return pos
