@@ -15,7 +15,8 @@ its own process so that its peak RSS is its own:
 - ``score_parquet`` on a 1M-row dump (and 28M with ``--large``), for memory flatness;
 - ``BaselineDetector.fit`` on the fitting rows in memory against a pyarrow
   ``group_by(...).aggregate(count)`` of the same key columns (one per feature,
-  plus the coverage keys, summed), and ``fit_parquet`` streaming them.
+  plus the coverage keys, summed), and ``fit_parquet`` streaming the whole dump
+  (:func:`behavemodel.scoring.fit_parquet`, bounded memory).
 
 Targets (issue 6): scoring at most 2x the plain read; no slower than DuckDB's
 anti-join; peak RSS under 1 GiB at 28M rows and within 1.3x between 1M and 28M
@@ -313,6 +314,14 @@ def variant_fit(model: BaselineDetector, path: Path, out: Path) -> dict[str, Any
     return {"rows": rows, "fit": best_fit, "group_by": best_count}
 
 
+def variant_fit_parquet(model: BaselineDetector, path: Path, out: Path) -> dict[str, Any]:
+    """Fit on the whole dump streamed batch by batch (bounded memory)."""
+    from behavemodel.scoring import fit_parquet
+
+    fitted = fit_parquet(BaselineDetector(**_params(model)), path, progress=False)
+    return {"rows": pq.read_metadata(path).num_rows, "stats_rows": fitted.stats_.num_rows}
+
+
 def _params(model: BaselineDetector) -> dict[str, Any]:
     return {k: v for k, v in model.get_params().items()}
 
@@ -323,6 +332,7 @@ VARIANTS = {
     "duckdb": variant_duckdb,
     "pandas": variant_pandas,
     "fit": variant_fit,
+    "fit_parquet": variant_fit_parquet,
 }
 
 
@@ -388,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     results = {}
-    names = ["floor", "score_parquet", "pandas", "fit"]
+    names = ["floor", "score_parquet", "pandas", "fit", "fit_parquet"]
     try:
         import duckdb  # noqa: F401
 
@@ -397,15 +407,16 @@ def main(argv: list[str] | None = None) -> int:
         print("duckdb is not installed: no DuckDB comparison (pip install 'behavemodel[bench]')")
     for name in names:
         results[name] = run(
-            name, model_path, path, 1 if name in ("pandas", "fit") else args.repeat
+            name, model_path, path, 1 if name in ("pandas", "fit", "fit_parquet") else args.repeat
         )
         print(f"  {name:14s} {json.dumps(results[name])}", flush=True)
     small = run("score_parquet", model_path, dump(args.dir, 1_000_000, args.seed), args.repeat)
-    large = large_fit = None
+    large = large_fit = large_stream = None
     if args.large:
         big = dump(args.dir, 28_000_000, args.seed)
         large = run("score_parquet", model_path, big, 1)
         large_fit = run("fit", model_path, big, 1, {"BEHAVEMODEL_BENCH_FIT_SHARE": "1.0"})
+        large_stream = run("fit_parquet", model_path, big, 1)
 
     mib = 2**20
     floor, score = results["floor"]["seconds"], results["score_parquet"]["seconds"]
@@ -436,6 +447,14 @@ def main(argv: list[str] | None = None) -> int:
             f"fit {fit['rows']:,} rows  {fit['fit']:7.2f} s vs group_by count "
             f"{fit['group_by']:.2f} s -> {fit['fit'] / fit['group_by']:.2f} (target <= 2), "
             f"peak RSS {fit['rss'] / mib:.0f} MiB"
+        )
+    for stream in (results["fit_parquet"], large_stream):
+        if stream is None:
+            continue
+        print(
+            f"fit_parquet {stream['rows']:,} rows (streamed)  {stream['seconds']:7.2f} s, "
+            f"peak RSS {stream['rss'] / mib:.0f} MiB -> fit_parquet / read = "
+            f"{stream['seconds'] / floor * 1e7 / stream['rows']:.2f} (read scaled to its rows)"
         )
     print(
         f"peak RSS score_parquet: 1M {small['rss'] / mib:.0f} MiB, {args.rows / 1e6:.0f}M "

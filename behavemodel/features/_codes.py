@@ -14,6 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from behavemodel.features import _loops
+
 __all__ = [
     "ColumnCodes",
     "combine_codes",
@@ -69,7 +71,13 @@ def encode(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
         column = pc.dictionary_encode(column)
     indices = column.indices
     if indices.null_count:
-        codes = _with_nulls(indices)
+        if _loops.COMPILED:
+            codes = np.empty(
+                len(indices), dtype=np.int32 if indices.type.bit_width <= 32 else np.int64
+            )
+            _loops.fill_codes(indices, codes)
+        else:
+            codes = _with_nulls(indices)
     else:
         # int32/int64 indices are used in place (read-only); others widen so that
         # code arithmetic cannot overflow
@@ -96,6 +104,10 @@ def _encode_integers(column: pa.Array) -> tuple[np.ndarray, pa.Array] | None:
     """Integers within a small range (ports, uids): dense numbering instead of hashing."""
     if column.null_count == len(column):
         return None
+    if _loops.COMPILED and pa.types.is_signed_integer(column.type):
+        codes = np.empty(len(column), dtype=np.int32)
+        values = _loops.integer_codes(column, codes, _DENSE_LIMIT)
+        return None if values is None else (codes, values)
     low, high = (v.as_py() for v in pc.min_max(column).values())
     if high - low >= _DENSE_LIMIT:
         return None

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from behavemodel import schema
 from behavemodel.features._codes import ColumnCodes, _recode, combine_codes
 from behavemodel.features._exceptions import FeatureConfigError
+from behavemodel.features._loops import and_lookup
 from behavemodel.features._normalise import PathNormaliser
 
 __all__ = [
@@ -463,13 +464,16 @@ class Extractor:
         columns = columns if columns is not None else ColumnCodes(table)
         keep = np.ones(table.num_rows, dtype=bool)
         if self.event_types:
-            keep &= _isin(columns, schema.EVENT_TYPE, self.event_types)
+            codes, _ = columns(schema.EVENT_TYPE)
+            and_lookup(keep, codes, _member(columns, schema.EVENT_TYPE, self.event_types))
         if self.successful_only:
             keep &= _successful(columns)
         for column, allowed in self.where:
-            keep &= _isin(columns, column, allowed)
+            codes, _ = columns(column)
+            and_lookup(keep, codes, _member(columns, column, allowed))
         if self.interactive == "exclude" and schema.TTY in columns.table.column_names:
-            keep &= ~_interactive(columns)
+            codes, _ = columns(schema.TTY)
+            and_lookup(keep, codes, _terminals(columns), negate=True)
         return keep
 
 
@@ -477,19 +481,18 @@ class Extractor:
 _TERMINAL_PREFIXES = ("pts", "tty", "console", "hvc", "vc/")
 
 
-def _interactive(columns: ColumnCodes) -> np.ndarray:
-    """Events of interactive terminal sessions, by their ``tty``."""
-    found = columns.memo.get("interactive")
+def _terminals(columns: ColumnCodes) -> np.ndarray:
+    """Per ``tty`` code (null last), whether it is an interactive terminal session."""
+    found = columns.memo.get("terminals")
     if isinstance(found, np.ndarray):
         return found
-    codes, values = columns(schema.TTY)
+    _, values = columns(schema.TTY)
     terminal = np.array(
         [v is not None and v.startswith(_TERMINAL_PREFIXES) for v in values.to_pylist()] + [False],
         dtype=bool,
     )
-    result = terminal[codes]
-    columns.memo["interactive"] = result
-    return result
+    columns.memo["terminals"] = terminal
+    return terminal
 
 
 def _successful(columns: ColumnCodes) -> np.ndarray:
@@ -511,11 +514,16 @@ def _successful(columns: ColumnCodes) -> np.ndarray:
 
 def _isin(columns: ColumnCodes, column: str, allowed: Sequence[Any]) -> np.ndarray:
     """Vectorised membership of a column's values in ``allowed`` (None matches null)."""
-    codes, values = columns(column)
+    codes, _ = columns(column)
+    return _member(columns, column, allowed)[codes]
+
+
+def _member(columns: ColumnCodes, column: str, allowed: Sequence[Any]) -> np.ndarray:
+    """Per code of ``column`` (null last), whether its value is in ``allowed``."""
+    _, values = columns(column)
     wanted = [str(v) for v in allowed if v is not None]
     hit = pc.is_in(values, value_set=pa.array(wanted, pa.string())).to_numpy(zero_copy_only=False)
-    lookup = np.append(hit.astype(bool), None in allowed)  # code -1 -> last slot
-    return lookup[codes]
+    return np.append(hit.astype(bool), None in allowed)  # code -1 -> last slot
 
 
 def _key(column: str, name: str, **kwargs: Any) -> Key:

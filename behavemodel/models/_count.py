@@ -17,9 +17,19 @@ import pyarrow.compute as pc
 
 from behavemodel.features._codes import _DENSE_LIMIT, combine_codes
 from behavemodel.features._observe import EventCodes, KeyedEvents, join_parts
+from behavemodel.models import _kernels
 from behavemodel.models._kernels import count_cells
 
-__all__ = ["Piece", "Selection", "count", "permute_runs", "ranks", "tuple_ranks"]
+__all__ = [
+    "Piece",
+    "Selection",
+    "count",
+    "count_index",
+    "dense",
+    "permute_runs",
+    "ranks",
+    "tuple_ranks",
+]
 
 #: Largest product of component dictionary sizes ranked as one int64.
 _RANK_LIMIT = 2.0**62
@@ -87,22 +97,50 @@ def count(
             pair, time, bucket = pair[keyed.kept], time[keyed.kept], bucket[keyed.kept]
         parts, part_values = keyed.parts, keyed.part_values
     sizes = [max(n_pairs, 1), *(max(len(v), 1) for v in part_values)]
-    if float(np.prod([float(x) for x in sizes])) <= max(_DENSE_LIMIT, len(pair)):
+    if dense(sizes, len(pair)):
         # a small code space: the mixed-radix code itself numbers the combinations
         index = np.array(pair, dtype=np.int64)
         for part, size in zip(parts, sizes[1:], strict=True):
             index *= size
             index += part
-        counts = count_cells(index, int(np.prod(sizes)), time, bucket, bucket_size)
-        unique, rest = [], counts.codes
-        for size in reversed(sizes[1:]):
-            unique.append(rest % size)
-            rest = rest // size
-        unique.append(rest)
-        unique.reverse()
-    else:
-        ids, unique = combine_codes([pair, *parts], sizes)
-        counts = count_cells(ids, len(unique[0]), time, bucket, bucket_size)
+        return count_index(index, sizes, part_values, time, bucket, bucket_size, bucket_origin)
+    ids, unique = combine_codes([pair, *parts], sizes)
+    counts = count_cells(ids, len(unique[0]), time, bucket, bucket_size)
+    return Piece(
+        unique[0],
+        unique[1:],
+        part_values,
+        counts.events,
+        counts.first,
+        counts.last,
+        counts.run_owner,
+        counts.run_start + bucket_origin,
+        counts.run_end + bucket_origin,
+    )
+
+
+def dense(sizes: list[int], n: int) -> bool:
+    """Whether codes in mixed radix ``sizes`` are counted directly (not renumbered first)."""
+    return float(np.prod([float(x) for x in sizes])) <= max(_DENSE_LIMIT, n)
+
+
+def count_index(
+    index: np.ndarray,
+    sizes: list[int],
+    part_values: list[pa.Array],
+    time: np.ndarray,
+    bucket: np.ndarray,
+    bucket_size: int,
+    bucket_origin: int,
+) -> Piece:
+    """:func:`count` for events given as mixed-radix codes of (pair, key components)."""
+    counts = count_cells(index, int(np.prod(sizes)), time, bucket, bucket_size)
+    unique, rest = [], counts.codes
+    for size in reversed(sizes[1:]):
+        unique.append(rest % size)
+        rest = rest // size
+    unique.append(rest)
+    unique.reverse()
     return Piece(
         unique[0],
         unique[1:],
@@ -166,6 +204,9 @@ def permute_runs(
     moved = counts[order]
     new = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(moved, out=new[1:])
+    if _kernels.COMPILED:
+        new_start, new_end = _kernels.move_runs(old, new, order, start, end)
+        return pa.array(new, pa.int32()), new_start, new_end
     gather = np.repeat(old[:-1][order] - new[:-1], moved)
     gather += np.arange(len(gather), dtype=np.int64)
     return pa.array(new, pa.int32()), start[gather], end[gather]

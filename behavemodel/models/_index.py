@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from behavemodel.features._codes import _DENSE_LIMIT, combine_codes, encode
 from behavemodel.features._observe import EventCodes, KeyedEvents, join_parts, observe
-from behavemodel.models import alerts
+from behavemodel.models import _fused, alerts
 from behavemodel.models._count import ranks
 from behavemodel.models._kernels import apply_scores
 from behavemodel.models._stats import (
@@ -172,7 +172,8 @@ class Baseline:
                 "last_time": k_last,
             }
         )
-        convergence = _convergence(keys, groups, feature_names, novelty_threshold, min_span)
+        per = _per_group_feature(keys, ug, uf, group_values, feature_values)
+        convergence = _convergence(per, groups, feature_names, novelty_threshold, min_span)
 
         # per feature: the model's keys, the (group, key) pairs known, facts elsewhere
         state = convergence[convergence["state"] == MONITORING]
@@ -271,7 +272,32 @@ class Baseline:
     def evaluate(
         self, table: pa.Table, config: StatsConfig, *, detail: bool
     ) -> tuple[np.ndarray, pd.DataFrame | None]:
-        """Per-event anomaly scores and, with ``detail``, a row per deviating (event, feature)."""
+        """Per-event anomaly scores and, with ``detail``, a row per deviating (event, feature).
+
+        Scores come from the one-pass scorer (:mod:`behavemodel.models._fused`)
+        where it applies; the rows of the deviating events, few as a rule, then
+        go through the reference path for their alert rows.
+        """
+        fused = _fused.score_fused(self, table, config) if _fused.ENABLED else None
+        if fused is None:
+            return self._evaluate(table, config, detail=detail)
+        row_score, rows = fused
+        if not detail or not len(rows):
+            return row_score, None
+        _, deviations = self._evaluate(table.take(pa.array(rows)), config, detail=True)
+        if deviations is not None:
+            deviations["row"] = rows[deviations["row"].to_numpy()]
+        return row_score, deviations
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state.pop(_fused._CACHE, None)  # lookup tables: rebuilt on first use
+        return state
+
+    def _evaluate(
+        self, table: pa.Table, config: StatsConfig, *, detail: bool
+    ) -> tuple[np.ndarray, pd.DataFrame | None]:
+        """The reference path of :meth:`evaluate`: filters and key codes in numpy passes."""
         codes = EventCodes.build(table, config._groups)
         row_score = np.zeros(table.num_rows, dtype=np.float64)
         parts: list[pd.DataFrame] = []
@@ -405,8 +431,49 @@ def _max(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _convergence(
+def _per_group_feature(
     keys: pd.DataFrame,
+    group: np.ndarray,
+    feature: np.ndarray,
+    group_values: pa.Array,
+    feature_values: pa.Array,
+) -> pd.DataFrame | None:
+    """Observations, keys, singletons and most hosts per (group, feature) of ``keys``.
+
+    ``group`` / ``feature`` are the codes of the rows of ``keys`` into the
+    values; counted on integer codes (a groupby over the strings, in numpy).
+    """
+    if not len(keys):
+        return None
+    n_features = max(len(feature_values), 1)
+    pair, inverse = np.unique(group * n_features + feature, return_inverse=True)
+    observed = keys["observations"].to_numpy(np.int64)
+    n = len(pair)
+    sums = np.zeros(n, dtype=np.int64)
+    np.add.at(sums, inverse, observed)
+    singles = np.bincount(inverse, weights=observed == 1, minlength=n).astype(np.int64)
+    hosts = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(hosts, inverse, keys["hosts"].to_numpy(np.int64))
+    index = pd.MultiIndex.from_arrays(
+        [
+            np.array(group_values.take(pa.array(pair // n_features)).to_pylist(), dtype=object),
+            np.array(feature_values.take(pa.array(pair % n_features)).to_pylist(), dtype=object),
+        ],
+        names=[HOST_GROUP, FEATURE],
+    )
+    return pd.DataFrame(
+        {
+            "observations": sums,
+            "distinct_keys": np.bincount(inverse, minlength=n).astype(np.int64),
+            "singletons": singles,
+            "key_hosts": hosts,
+        },
+        index=index,
+    )
+
+
+def _convergence(
+    per: pd.DataFrame | None,
     groups: pd.DataFrame,
     feature_names: list[str],
     novelty_threshold: float,
@@ -415,18 +482,7 @@ def _convergence(
     grid = pd.MultiIndex.from_product(
         [groups.index.astype(object), feature_names], names=[HOST_GROUP, FEATURE]
     )
-    if len(keys):
-        per = (
-            keys.assign(single=keys["observations"] == 1)
-            .groupby([HOST_GROUP, FEATURE])
-            .agg(
-                observations=("observations", "sum"),
-                distinct_keys=(KEY, "size"),
-                singletons=("single", "sum"),
-                key_hosts=("hosts", "max"),
-            )
-        )
-        per.index = per.index.set_levels([lvl.astype(object) for lvl in per.index.levels])
+    if per is not None:
         per = per.reindex(grid, fill_value=0)
     else:
         per = pd.DataFrame(

@@ -8,27 +8,31 @@ maximum, a scatter, a mask); the compiled loop makes one.
 from __future__ import annotations
 
 import importlib.util
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["COMPILED", "Counts", "apply_scores", "count_cells"]
+from behavemodel.features._loops import _jit, fill_codes, integer_codes
+
+__all__ = [
+    "COMPILED",
+    "Counts",
+    "ScoreTables",
+    "apply_scores",
+    "count_cells",
+    "fill_codes",
+    "integer_codes",
+    "mark_pairs",
+    "move_runs",
+    "score_events",
+]
 
 #: Whether the compiled loops are used: numba is installed (``pip install
 #: 'behavemodel[fast]'``). It is imported, and the loops loaded from numba's
 #: cache or compiled, on first use.
 COMPILED = importlib.util.find_spec("numba") is not None
-_JITTED: dict[str, Any] = {}
-
-
-def _jit(function: Any) -> Any:
-    """The compiled version of ``function`` (numba imported on first use)."""
-    found = _JITTED.get(function.__name__)
-    if found is None:
-        import numba
-
-        found = _JITTED[function.__name__] = numba.njit(cache=True, nogil=True)(function)
-    return found
 
 
 def _apply_numpy(
@@ -291,3 +295,339 @@ def count_cells(
         if done:
             return Counts(*found)
     return _count_numpy(index, size, time, bucket, n_buckets)
+
+
+class ScoreTables(NamedTuple):
+    """Everything :func:`score_events` looks up, as flat arrays (see :mod:`._fused`).
+
+    Per event, ``gtab[(codes[host] + 1) * width + codes[group] + 1]`` is its model
+    group (``-1``: not in the model, ``-2``: the event is invalid). Selection
+    ``s`` holds the events whose every filter ``e`` in
+    ``sel_start[s]:sel_start[s + 1]`` passes: ``ftab[f_off[e] + code + 1]`` for
+    the code of column ``f_col[e]``. Feature ``f`` looks at selection
+    ``feat_sel[f]``; its key components ``q`` in ``q_start[f]:q_start[f + 1]``
+    read column ``q_col[q]``, else (null) the fallback ``q_fb[q]`` shifted by
+    ``q_n[q]``, and map that code through ``ptab[q_off[q] + code + 1]`` to a
+    model component (``-1``: not in the model, ``-2``: no key). The components
+    in mixed radix ``q_radix`` index ``ktab[k_off[f]:]``, the model key (or
+    ``-1``); ``stab`` / ``dtab`` at ``s_off[f] + (group + 1) * (k_n[f] + 1) +
+    key + 1`` hold the score and whether it is a deviation.
+    """
+
+    host: int
+    group: int
+    width: int
+    gtab: np.ndarray
+    sel_start: np.ndarray
+    f_col: np.ndarray
+    f_off: np.ndarray
+    ftab: np.ndarray
+    feat_sel: np.ndarray
+    q_start: np.ndarray
+    q_col: np.ndarray
+    q_fb: np.ndarray
+    q_n: np.ndarray
+    q_off: np.ndarray
+    q_radix: np.ndarray
+    ptab: np.ndarray
+    k_off: np.ndarray
+    ktab: np.ndarray
+    k_n: np.ndarray
+    s_off: np.ndarray
+    stab: np.ndarray
+    dtab: np.ndarray
+
+
+def _score_events_numpy(
+    codes: np.ndarray, t: ScoreTables
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = codes.shape[1]
+    other = codes[t.group].astype(np.int64) + 1 if t.group >= 0 else 0
+    mg = t.gtab[(codes[t.host].astype(np.int64) + 1) * t.width + other]
+    valid = mg != -2
+    selections = []
+    for s in range(len(t.sel_start) - 1):
+        ok = valid.copy()
+        for e in range(t.sel_start[s], t.sel_start[s + 1]):
+            ok &= t.ftab[t.f_off[e] + codes[t.f_col[e]].astype(np.int64) + 1]
+        selections.append(ok)
+    row_score = np.zeros(n, dtype=np.float64)
+    mask = np.zeros(n, dtype=np.int64)
+    for f in range(len(t.feat_sel)):
+        ok = selections[t.feat_sel[f]].copy()
+        known = np.ones(n, dtype=bool)
+        radix = np.zeros(n, dtype=np.int64)
+        for q in range(t.q_start[f], t.q_start[f + 1]):
+            c = codes[t.q_col[q]].astype(np.int64)
+            if t.q_fb[q] >= 0:
+                b = codes[t.q_fb[q]].astype(np.int64)
+                c = np.where(c < 0, np.where(b >= 0, b + t.q_n[q], -1), c)
+            v = t.ptab[t.q_off[q] + c + 1]
+            ok &= v != -2
+            known &= v >= 0
+            radix *= t.q_radix[q]
+            radix += np.maximum(v, 0)
+        key = np.where(known & ok, t.ktab[t.k_off[f] + np.where(known & ok, radix, 0)], -1)
+        at = np.where(ok, t.s_off[f] + (mg + 1) * (t.k_n[f] + 1) + key + 1, 0)
+        np.maximum(row_score, np.where(ok, t.stab[at], 0.0), out=row_score)
+        mask |= np.where(ok & t.dtab[at], np.int64(1) << f, 0)
+    rows = np.flatnonzero(mask)
+    return row_score, rows, mask[rows]
+
+
+def _score_events_loop(
+    codes: np.ndarray,
+    host: int,
+    group: int,
+    width: int,
+    gtab: np.ndarray,
+    sel_start: np.ndarray,
+    f_col: np.ndarray,
+    f_off: np.ndarray,
+    ftab: np.ndarray,
+    feat_sel: np.ndarray,
+    q_start: np.ndarray,
+    q_col: np.ndarray,
+    q_fb: np.ndarray,
+    q_n: np.ndarray,
+    q_off: np.ndarray,
+    q_radix: np.ndarray,
+    ptab: np.ndarray,
+    k_off: np.ndarray,
+    ktab: np.ndarray,
+    k_n: np.ndarray,
+    s_off: np.ndarray,
+    stab: np.ndarray,
+    dtab: np.ndarray,
+    row_score: np.ndarray,
+    out_rows: np.ndarray,
+    out_mask: np.ndarray,
+    start: int,
+    stop: int,
+) -> int:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    # table indices are non-negative: unsigned, they skip numba's wraparound test
+    n_sel = sel_start.shape[0] - 1
+    n_feat = feat_sel.shape[0]
+    ok = np.zeros(max(n_sel, 1), dtype=np.bool_)
+    found = start
+    for i in range(start, stop):
+        other = codes[group, i] + 1 if group >= 0 else 0
+        mg = gtab[np.uint64((codes[host, i] + 1) * width + other)]
+        if mg == -2:
+            row_score[i] = 0.0
+            continue
+        for s in range(n_sel):
+            good = True
+            for e in range(sel_start[s], sel_start[s + 1]):
+                if not ftab[np.uint64(f_off[e] + codes[f_col[e], i] + 1)]:
+                    good = False
+                    break
+            ok[s] = good
+        best = 0.0
+        mask = 0
+        for f in range(n_feat):
+            if not ok[feat_sel[f]]:
+                continue
+            radix = 0
+            known = True
+            keyed = True
+            for q in range(q_start[f], q_start[f + 1]):
+                c = codes[q_col[q], i]
+                if c < 0 and q_fb[q] >= 0:
+                    b = codes[q_fb[q], i]
+                    c = b + q_n[q] if b >= 0 else -1
+                v = ptab[np.uint64(q_off[q] + c + 1)]
+                if v == -2:
+                    keyed = False
+                    break
+                if v < 0:
+                    known = False
+                else:
+                    radix = radix * q_radix[q] + v
+            if not keyed:
+                continue
+            key = ktab[np.uint64(k_off[f] + radix)] if known else -1
+            at = s_off[f] + (mg + 1) * (k_n[f] + 1) + key + 1
+            s = stab[np.uint64(at)]
+            if s > best:
+                best = s
+            if dtab[np.uint64(at)]:
+                mask |= 1 << f
+        row_score[i] = best
+        if mask:
+            out_rows[found] = i
+            out_mask[found] = mask
+            found += 1
+    return found
+
+
+def score_events(
+    codes: np.ndarray, tables: ScoreTables, *, compiled: bool | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score every event in one pass: filters, keys, model lookups, the maximum over features.
+
+    Parameters
+    ----------
+    codes : numpy.ndarray of int32, shape (columns, events)
+        Dictionary codes of the columns the tables refer to (``-1``: null).
+    tables : ScoreTables
+    compiled : bool, optional
+        Force the compiled loop (True) or numpy (False); default :data:`COMPILED`.
+
+    Returns
+    -------
+    row_score : numpy.ndarray of float64
+        Per event, the highest score of its features (0 when none looks at it).
+    rows : numpy.ndarray of int64
+        The events (ascending) that deviate in at least one feature.
+    features : numpy.ndarray of int64
+        Per such event, a bit mask of the features in which it deviates.
+
+    Examples
+    --------
+    One feature with one key component, two model groups and two model keys:
+
+    >>> import numpy as np
+    >>> from behavemodel.models._kernels import ScoreTables, score_events
+    >>> i = lambda *v: np.array(v, dtype=np.int64)
+    >>> tables = ScoreTables(
+    ...     host=0, group=-1, width=1, gtab=i(-2, 0, 1),       # host code -> group
+    ...     sel_start=i(0, 0), f_col=i(), f_off=i(), ftab=np.zeros(0, bool),
+    ...     feat_sel=i(0), q_start=i(0, 1), q_col=i(1), q_fb=i(-1), q_n=i(2),
+    ...     q_off=i(0), q_radix=i(2), ptab=i(-2, 0, -1),      # key code -> model part
+    ...     k_off=i(0), ktab=i(0, 1), k_n=i(2), s_off=i(0),
+    ...     stab=np.arange(9) / 10, dtab=np.arange(9) % 4 == 0)
+    >>> codes = np.array([[0, 1, 1, 0], [0, 0, 1, -1]], dtype=np.int32)
+    >>> score_events(codes, tables, compiled=False)
+    (array([0.4, 0.7, 0.6, 0. ]), array([0]), array([1]))
+    """
+    use = COMPILED if compiled is None else compiled
+    if not use:
+        return _score_events_numpy(codes, tables)
+    n = codes.shape[1]
+    row_score = np.empty(n, dtype=np.float64)
+    out_rows = np.empty(n, dtype=np.int64)
+    out_mask = np.empty(n, dtype=np.int64)
+    loop = _jit(_score_events_loop)
+    args = (
+        np.ascontiguousarray(codes, dtype=np.int32),
+        int(tables.host),
+        int(tables.group),
+        int(tables.width),
+        *(np.ascontiguousarray(a) for a in tables[3:]),
+        row_score,
+        out_rows,
+        out_mask,
+    )
+    # the loop releases the GIL: halves of a large batch run on two threads
+    middle = n // 2 if n >= _SPLIT_ROWS and _CPUS > 1 else n
+    other = _pool().submit(lambda: loop(*args, middle, n)) if middle < n else None
+    found = loop(*args, 0, middle)
+    rows, mask = out_rows[:found], out_mask[:found]
+    if other is not None:
+        end = other.result()
+        rows = np.concatenate([rows, out_rows[middle:end]])
+        mask = np.concatenate([mask, out_mask[middle:end]])
+    return row_score, rows, mask
+
+
+#: Batches of at least this many events are scored on two threads.
+_SPLIT_ROWS = 100_000
+_CPUS = os.cpu_count() or 1
+_POOL: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The second scoring thread of this process (a forked child makes its own)."""
+    pid = os.getpid()
+    if pid not in _POOL:
+        _POOL.clear()  # a parent's pool has no thread in a forked child
+        _POOL[pid] = ThreadPoolExecutor(1, thread_name_prefix="behavemodel-score")
+    return _POOL[pid]
+
+
+def _pairs_loop(
+    first: np.ndarray, second: np.ndarray, width: int, seen: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    for i in range(first.shape[0]):
+        seen[(first[i] + 1) * width + second[i] + 1] = True
+
+
+def mark_pairs(
+    first: np.ndarray,
+    second: np.ndarray | None,
+    width: int,
+    seen: np.ndarray,
+    *,
+    compiled: bool | None = None,
+) -> None:
+    """Set ``seen[(first + 1) * width + second + 1]`` (``second`` None: ``first + 1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.models._kernels import mark_pairs
+    >>> seen = np.zeros(9, dtype=bool)
+    >>> mark_pairs(np.array([0, 1, -1]), np.array([1, -1, 0]), 3, seen)
+    >>> np.flatnonzero(seen)
+    array([1, 5, 6])
+    """
+    use = COMPILED if compiled is None else compiled
+    if second is None:
+        seen[np.asarray(first, dtype=np.int64) + 1] = True
+        return
+    if use:
+        _jit(_pairs_loop)(first, second, int(width), seen)
+        return
+    code = np.asarray(first, dtype=np.int64) + 1
+    code *= width
+    code += second
+    code += 1
+    seen[code] = True
+
+
+def _move_loop(
+    old: np.ndarray,
+    new: np.ndarray,
+    order: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    new_start: np.ndarray,
+    new_end: np.ndarray,
+) -> None:  # pragma: no cover - compiled by numba; permute_runs' numpy code is its twin
+    for i in range(order.shape[0]):
+        source = old[order[i]]
+        target = new[i]
+        for j in range(new[i + 1] - target):
+            new_start[target + j] = start[source + j]
+            new_end[target + j] = end[source + j]
+
+
+def move_runs(
+    old: np.ndarray, new: np.ndarray, order: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Copy the runs of row ``order[i]`` (``old`` offsets) to row ``i`` (``new`` offsets).
+
+    The compiled loop of :func:`behavemodel.models._count.permute_runs`, whose
+    numpy code (a gather) is its twin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.models._kernels import move_runs
+    >>> old, new = np.array([0, 2, 3]), np.array([0, 1, 3])
+    >>> move_runs(old, new, np.array([1, 0]), np.array([5, 6, 7]), np.array([5, 6, 9]))
+    (array([7, 5, 6]), array([9, 5, 6]))
+    """
+    new_start = np.empty(int(new[-1]), dtype=np.int64)
+    new_end = np.empty(int(new[-1]), dtype=np.int64)
+    _jit(_move_loop)(
+        np.ascontiguousarray(old, dtype=np.int64),
+        np.ascontiguousarray(new, dtype=np.int64),
+        np.ascontiguousarray(order, dtype=np.int64),
+        np.ascontiguousarray(start, dtype=np.int64),
+        np.ascontiguousarray(end, dtype=np.int64),
+        new_start,
+        new_end,
+    )
+    return new_start, new_end

@@ -23,7 +23,9 @@ These are pure functions over Arrow data: any engine (Dask, Spark's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,17 +252,60 @@ def partial_stats(batch: Any, config: StatsConfig) -> pa.Table:
     size = int(bucket.max()) + 1
     n_pairs = len(codes.pair_group)
     coverage = Selection.gather(codes, bucket, None if valid.all() else np.flatnonzero(valid))
-    pieces: list[tuple[str | None, Piece]] = [(None, count(coverage, None, n_pairs, size, origin))]
-    del coverage
-    selections: dict[int, Selection] = {}
-    for keyed in observe(table, config._extractors, config._normaliser, codes):
-        if len(keyed.rows):
-            selection = selections.get(id(keyed.selected))
-            if selection is None or selection.rows is not keyed.selected:
-                selection = Selection.gather(codes, bucket, keyed.selected)
-                selections[id(keyed.selected)] = selection
-            pieces.append((keyed.extractor.name, count(selection, keyed, n_pairs, size, origin)))
+    # The counts release the GIL (numpy, the compiled loop): on a large batch they run
+    # on a second thread, the coverage one while the extractors select their events.
+    with _Counting(table.num_rows) as counting:
+        counting.submit(None, count, coverage, None, n_pairs, size, origin)
+        del coverage
+        selections: dict[int, Selection] = {}
+        for keyed in observe(table, config._extractors, config._normaliser, codes):
+            if len(keyed.rows):
+                selection = selections.get(id(keyed.selected))
+                if selection is None or selection.rows is not keyed.selected:
+                    selection = Selection.gather(codes, bucket, keyed.selected)
+                    selections[id(keyed.selected)] = selection
+                counting.submit(
+                    keyed.extractor.name, count, selection, keyed, n_pairs, size, origin
+                )
+        pieces = counting.results()
     return _assemble(codes, pieces)
+
+
+#: Batches of at least this many events are counted on two threads.
+_THREAD_ROWS = 200_000
+
+
+class _Counting:
+    """:func:`~behavemodel.models._count.count` calls, in order, on two threads for big batches.
+
+    The pieces, and so the statistics, are the same whichever thread counts them.
+    """
+
+    def __init__(self, rows: int) -> None:
+        threads = rows >= _THREAD_ROWS and (os.cpu_count() or 1) > 1
+        self.pool = (
+            ThreadPoolExecutor(1, thread_name_prefix="behavemodel-count") if threads else None
+        )
+        self.jobs: list[tuple[str | None, Any]] = []
+
+    def __enter__(self) -> _Counting:
+        return self
+
+    def submit(self, feature: str | None, how: Callable[..., Piece], *args: Any) -> None:
+        """Run ``how(*args)``, the piece of ``feature`` (None: coverage), here or on the pool."""
+        if self.pool is None:
+            self.jobs.append((feature, how(*args)))
+        elif len(self.jobs) % 2 == 0:  # alternate: half the features on each thread
+            self.jobs.append((feature, self.pool.submit(how, *args)))
+        else:
+            self.jobs.append((feature, how(*args)))
+
+    def results(self) -> list[tuple[str | None, Piece]]:
+        return [(f, p.result() if isinstance(p, Future) else p) for f, p in self.jobs]
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _assemble(codes: EventCodes, pieces: list[tuple[str | None, Piece]]) -> pa.Table:
@@ -308,7 +353,7 @@ def _assemble(codes: EventCodes, pieces: list[tuple[str | None, Piece]]) -> pa.T
     host = codes.pair_host[flat["pair"]]
     which = flat["feature"]
     f_rank = np.where(np.array([f is None for f in names])[which], -1, feature_rank[which])
-    order = np.lexsort((host_rank[host], flat["key_rank"], f_rank, group_rank[group]))
+    order = _order((group_rank[group], f_rank + 1, flat["key_rank"] + 1, host_rank[host]))
     offsets, starts, ends = permute_runs(
         np.concatenate(run_owner),
         np.concatenate(run_start),
@@ -335,6 +380,30 @@ def _assemble(codes: EventCodes, pieces: list[tuple[str | None, Piece]]) -> pa.T
     )
 
 
+def _order(keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Stable order of rows by non-negative integer ``keys``, the first one first.
+
+    One sort of a mixed-radix int64 when the keys fit in one, as they do for the
+    ranks of a batch's small dictionaries; else ``lexsort``. Both give the same
+    permutation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.models._stats import _order
+    >>> _order((np.array([1, 0, 1, 0]), np.array([0, 5, 0, 2]))).tolist()
+    [3, 1, 0, 2]
+    """
+    sizes = [int(k.max()) + 1 if len(k) else 1 for k in keys]
+    if float(np.prod([float(x) for x in sizes])) >= 2.0**62:
+        return np.lexsort(keys[::-1])
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for key, size in zip(keys, sizes, strict=True):
+        combined *= size
+        combined += key
+    return np.argsort(combined, kind="stable")
+
+
 def _union_runs(
     owner: np.ndarray, start: np.ndarray, end: np.ndarray, *, presorted: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -347,7 +416,7 @@ def _union_runs(
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty
     if not presorted:
-        order = np.lexsort((start, owner))
+        order = _order((owner, start - int(start.min())))
         owner, start, end = owner[order], start[order], end[order]
     base = int(start.min())
     width = int(end.max()) - base + 2
@@ -467,8 +536,15 @@ def observations(stats: pa.Table) -> np.ndarray:
     starts = stats.column(RUN_START).combine_chunks()
     ends = stats.column(RUN_END).combine_chunks()
     lengths = pc.list_flatten(ends).to_numpy() - pc.list_flatten(starts).to_numpy() + 1
-    parent = pc.list_parent_indices(starts).to_numpy()
-    return np.bincount(parent, weights=lengths, minlength=stats.num_rows).astype(np.int64)
+    if starts.null_count or ends.null_count:  # not in STATS_SCHEMA; count them as no runs
+        parent = pc.list_parent_indices(starts).to_numpy()
+        return np.bincount(parent, weights=lengths, minlength=stats.num_rows).astype(np.int64)
+    # sums over each row's slice of the flattened runs, from the list offsets
+    offsets = starts.offsets.to_numpy().astype(np.int64)
+    total = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=total[1:])
+    offsets -= offsets[0]
+    return total[offsets[1:]] - total[offsets[:-1]]
 
 
 def stats_for_observations(rows: pd.DataFrame, bucket_us: int) -> pa.Table:

@@ -7,7 +7,9 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -239,16 +241,21 @@ been seen in any group."]
         _progress(progress, reader.rows) as bar,
     ):
         merged = _KeyMerger(model.config_.feature_names) if one_row_per == "key" else None
-        for batch in reader.batches():
-            scores, found = _score(model, reader, batch, one_row_per)
-            counts.add(batch.table, scores, found)
+
+        def take(found: pa.Table, start: int) -> None:
             if merged is not None:
-                merged.add(found, counts.rows - batch.table.num_rows)
+                merged.add(found, start)
             elif found.num_rows:
                 alert_out.write(found)
-            if score_out.active:
-                score_out.write(_scores_table(batch.table, scores))
-            bar.update(batch.table.num_rows)
+
+        with _Fetcher(reader, take) as fetcher:
+            for batch in reader.batches():
+                scores, found, rows = _score(model, batch, one_row_per)
+                counts.add(batch.table, scores, found)
+                fetcher.add(batch, found, rows, counts.rows - batch.table.num_rows)
+                if score_out.active:
+                    score_out.write(_scores_table(batch.table, scores))
+                bar.update(batch.table.num_rows)
         if merged is not None:
             found = merged.result()
             counts.alerts_by_feature = {}
@@ -287,9 +294,13 @@ def _check_params(batch_size: Any, one_row_per: Any, all_rows: Any) -> None:
 
 
 def _score(
-    model: BaselineDetector, reader: EventSource, batch: Batch, one_row_per: str
-) -> tuple[np.ndarray, pa.Table]:
-    """Scores and alert rows of one batch, with the lazily read event columns filled in."""
+    model: BaselineDetector, batch: Batch, one_row_per: str
+) -> tuple[np.ndarray, pa.Table, np.ndarray]:
+    """Scores and alert rows of one batch, and the batch row of each alert row.
+
+    The lazily read event columns of the alert rows are still null:
+    :class:`_Fetcher` fills them in.
+    """
     try:
         table = model._events(
             batch.table,
@@ -305,6 +316,11 @@ def _score(
     scores, found, rows = model._score_table(table, one_row_per=one_row_per)
     if found.num_rows and one_row_per == "key":
         found = found.append_column(_ORDER, pa.array(rows, pa.int64()))
+    return scores, found, rows
+
+
+def _with_lazy(reader: EventSource, batch: Batch, rows: np.ndarray, found: pa.Table) -> pa.Table:
+    """``found`` with the lazily read event columns of its ``rows`` filled in."""
     lazy = reader.fetch(batch, rows) if found.num_rows else None
     if lazy is not None:
         for name in lazy.column_names:
@@ -315,7 +331,51 @@ def _score(
             found = found.set_column(
                 found.schema.get_field_index(name), target, column.cast(target.type)
             )
-    return scores, found
+    return found
+
+
+class _Fetcher:
+    """Fill in the lazy event columns of alert rows in a background thread, in order.
+
+    Reading them (row groups of the file, up to the last alert row) overlaps
+    with scoring the next batches; ``take(found, start)`` receives the alert
+    rows of each batch in read order, as soon as they and those before are ready.
+    """
+
+    def __init__(self, reader: EventSource, take: Callable[[pa.Table, int], None]) -> None:
+        self.reader = reader
+        self.take = take
+        self.pending: deque[tuple[Future[pa.Table], int]] = deque()
+        self.pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> _Fetcher:
+        return self
+
+    def add(self, batch: Batch, found: pa.Table, rows: np.ndarray, start: int) -> None:
+        if not found.num_rows:
+            self.take(found, start)
+            return
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="behavemodel-fetch")
+        where = Batch(_NO_ROWS, batch.file, batch.offset)  # not the batch: memory stays small
+        self.pending.append((self.pool.submit(_with_lazy, self.reader, where, rows, found), start))
+        self._flush(wait=False)
+
+    def _flush(self, *, wait: bool) -> None:
+        while self.pending and (wait or self.pending[0][0].done()):
+            future, start = self.pending.popleft()
+            self.take(future.result(), start)
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> None:
+        try:
+            if kind is None:
+                self._flush(wait=True)
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+_NO_ROWS = pa.table({})
 
 
 def _scores_table(table: pa.Table, scores: np.ndarray) -> pa.Table:
@@ -340,9 +400,9 @@ class _Counts:
         self.rows += table.num_rows
         self.deviating += int(np.count_nonzero(scores >= THRESHOLD))
         if s.EVENT_TYPE in table.column_names:
-            for item in pc.value_counts(table.column(s.EVENT_TYPE)).to_pylist():
-                name = "null" if item["values"] is None else str(item["values"])
-                self.by_type[name] = self.by_type.get(name, 0) + int(item["counts"])
+            for value, n in _value_counts(table.column(s.EVENT_TYPE)):
+                name = "null" if value is None else str(value)
+                self.by_type[name] = self.by_type.get(name, 0) + n
         self.count_alerts(found)
 
     def count_alerts(self, found: pa.Table) -> None:
@@ -353,6 +413,33 @@ class _Counts:
             self.alerts_by_feature[name] = self.alerts_by_feature.get(name, 0) + int(
                 item["counts"]
             )
+
+
+def _value_counts(column: pa.ChunkedArray) -> list[tuple[Any, int]]:
+    """(value, count) of every value of ``column`` present (null as None).
+
+    Dictionary chunks are counted on their indices (``bincount``), without
+    hashing the values of every row.
+    """
+    counts: dict[Any, int] = {}
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type) and not chunk.dictionary.null_count:
+            indices = chunk.indices
+            if indices.null_count:
+                indices = pc.drop_null(indices)
+            per = np.bincount(
+                indices.to_numpy(zero_copy_only=False), minlength=len(chunk.dictionary)
+            )
+            found = np.flatnonzero(per)
+            values = chunk.dictionary.take(pa.array(found)).to_pylist()
+            pairs = list(zip(values, per[found].tolist(), strict=True))
+            if chunk.null_count:
+                pairs.append((None, chunk.null_count))
+        else:
+            pairs = [(i["values"], int(i["counts"])) for i in pc.value_counts(chunk).to_pylist()]
+        for value, n in pairs:
+            counts[value] = counts.get(value, 0) + n
+    return list(counts.items())
 
 
 class _KeyMerger:

@@ -101,3 +101,27 @@ def test_merge_of_any_split_in_any_order_equals_the_whole(
     # associativity: merging merged halves changes nothing
     assert merge_stats([merge_stats(parts[:2]), merge_stats(parts[2:])]).equals(whole)
     assert merge_stats([whole]).equals(whole)
+
+
+def test_observations_follow_list_offsets_of_sliced_and_chunked_tables() -> None:
+    rng = np.random.default_rng(0)
+    counts = rng.integers(1, 4, 40)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    start = rng.integers(0, 100, int(counts.sum()))
+    end = start + rng.integers(0, 5, len(start))
+    table = pa.table(
+        {
+            "run_start": pa.ListArray.from_arrays(offsets, pa.array(start, pa.int64())),
+            "run_end": pa.ListArray.from_arrays(offsets, pa.array(end, pa.int64())),
+        }
+    )
+    expected = [
+        int(sum(e - s + 1 for s, e in zip(ss, ee, strict=True)))
+        for ss, ee in zip(
+            table.column("run_start").to_pylist(), table.column("run_end").to_pylist(), strict=True
+        )
+    ]
+    assert observations(table).tolist() == expected
+    assert observations(table.slice(5, 20)).tolist() == expected[5:25]
+    chunked = pa.concat_tables([table.slice(0, 7), table.slice(7)])
+    assert observations(chunked).tolist() == expected

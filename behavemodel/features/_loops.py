@@ -1,0 +1,219 @@
+"""Per-event loops of dictionary coding, compiled with numba when it is installed.
+
+Each function has a numpy twin giving identical results (``compiled=False``);
+:data:`COMPILED` says which one runs by default. They live with the features
+because :func:`behavemodel.features._codes.encode` uses them; the models'
+loops (:mod:`behavemodel.models._kernels`) share :func:`_jit`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["COMPILED", "and_lookup", "fill_codes", "integer_codes"]
+
+#: Whether the compiled loops are used: numba is installed (``pip install
+#: 'behavemodel[fast]'``). It is imported, and the loops loaded from numba's
+#: cache or compiled, on first use.
+COMPILED = importlib.util.find_spec("numba") is not None
+_JITTED: dict[str, Any] = {}
+
+
+def _jit(function: Any) -> Any:
+    """The compiled version of ``function`` (numba imported on first use)."""
+    found = _JITTED.get(function.__name__)
+    if found is None:
+        import numba
+
+        found = _JITTED[function.__name__] = numba.njit(cache=True, nogil=True)(function)
+    return found
+
+
+def _fill_loop(
+    data: np.ndarray, bitmap: np.ndarray, offset: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    for i in range(out.shape[0]):
+        j = i + offset
+        valid = (bitmap[j >> 3] >> (j & 7)) & 1  # no branch: nulls are not predictable
+        out[i] = data[i] * valid + (valid - 1)
+
+
+def _buffer(array: pa.Array, dtype: Any) -> np.ndarray:
+    """The values buffer of a fixed-width array, as numpy (``array.offset`` applied)."""
+    data = array.buffers()[1]
+    n, offset = len(array), array.offset
+    return np.frombuffer(data, dtype=dtype, count=offset + n)[offset:]
+
+
+def _valid_bits(array: pa.Array) -> np.ndarray:
+    return np.frombuffer(array.buffers()[0], dtype=np.uint8)
+
+
+def fill_codes(indices: pa.Array, out: np.ndarray, *, compiled: bool | None = None) -> None:
+    """Write integer ``indices`` (a dictionary's) into ``out``, ``-1`` for nulls.
+
+    One pass over the validity bitmap and the values, in place of unpacking the
+    bitmap and selecting (numpy's three passes and two temporary arrays).
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> from behavemodel.features._loops import fill_codes
+    >>> out = np.empty(4, dtype=np.int32)
+    >>> fill_codes(pa.array([2, None, 0, 1], pa.int8()), out)
+    >>> out
+    array([ 2, -1,  0,  1], dtype=int32)
+    """
+    data = _buffer(indices, indices.type.to_pandas_dtype())
+    if indices.null_count == 0:
+        out[:] = data
+        return
+    use = COMPILED if compiled is None else compiled
+    if use:
+        _jit(_fill_loop)(data, _valid_bits(indices), indices.offset, out)
+        return
+    n, offset = len(indices), indices.offset
+    valid = np.unpackbits(_valid_bits(indices), bitorder="little", count=offset + n)[offset:]
+    out[:] = np.where(valid.view(bool), data, -1)
+
+
+def _range_loop(
+    data: np.ndarray, bitmap: np.ndarray, offset: int
+) -> tuple[int, int]:  # pragma: no cover - compiled by numba; its numpy twin is tested
+    low: Any = np.iinfo(np.int64).max
+    high: Any = np.iinfo(np.int64).min
+    for i in range(data.shape[0]):
+        j = i + offset
+        if bitmap.shape[0] == 0 or (bitmap[j >> 3] >> (j & 7)) & 1:
+            x = np.int64(data[i])
+            low = min(low, x)
+            high = max(high, x)
+    return low, high
+
+
+def _present_loop(
+    data: np.ndarray, bitmap: np.ndarray, offset: int, low: int, present: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    if bitmap.shape[0] == 0:
+        for i in range(data.shape[0]):
+            present[data[i] - low] = True
+        return
+    last = present.shape[0] - 1  # nulls mark the spare last slot
+    for i in range(data.shape[0]):
+        j = i + offset
+        valid = (bitmap[j >> 3] >> (j & 7)) & 1
+        present[(data[i] - low) * valid + (1 - valid) * last] = True
+
+
+def _rank_loop(
+    data: np.ndarray, bitmap: np.ndarray, offset: int, low: int, rank: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    if bitmap.shape[0] == 0:
+        for i in range(data.shape[0]):
+            out[i] = rank[data[i] - low]
+        return
+    for i in range(data.shape[0]):
+        j = i + offset
+        valid = (bitmap[j >> 3] >> (j & 7)) & 1
+        out[i] = rank[(data[i] - low) * valid] * valid + (valid - 1)
+
+
+def integer_codes(
+    values: pa.Array, out: np.ndarray, limit: int, *, compiled: bool | None = None
+) -> pa.Array | None:
+    """Codes of small-range integers, as :func:`behavemodel.features._codes.encode` numbers them.
+
+    Writes into ``out`` the rank of each value among the distinct values
+    (``-1`` for nulls) and returns those values as strings; None (``out``
+    untouched) when the range is ``limit`` or wider, or every value is null.
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> from behavemodel.features._loops import integer_codes
+    >>> out = np.empty(4, dtype=np.int32)
+    >>> integer_codes(pa.array([443, None, 22, 443], pa.int32()), out, 1 << 22).to_pylist()
+    ['22', '443']
+    >>> out
+    array([ 1, -1,  0,  1], dtype=int32)
+    """
+    if values.null_count == len(values) or not pa.types.is_signed_integer(values.type):
+        return None
+    data = _buffer(values, values.type.to_pandas_dtype())
+    bitmap = _valid_bits(values) if values.null_count else np.zeros(0, dtype=np.uint8)
+    use = COMPILED if compiled is None else compiled
+    if use:
+        low, high = (int(v) for v in _jit(_range_loop)(data, bitmap, values.offset))
+    else:
+        low, high = (v.as_py() for v in pc.min_max(values).values())
+    if high - low >= limit:
+        return None
+    present = np.zeros(high - low + 2, dtype=bool)
+    if use:
+        _jit(_present_loop)(data, bitmap, values.offset, low, present)
+    else:
+        valid = _valid_numpy(values)
+        present[data[valid].astype(np.int64) - low] = True
+    uniq = np.flatnonzero(present[:-1])
+    rank = np.full(len(present), -1, dtype=np.int32)
+    rank[uniq] = np.arange(len(uniq), dtype=np.int32)
+    if use:
+        _jit(_rank_loop)(data, bitmap, values.offset, low, rank, out)
+    else:
+        valid = _valid_numpy(values)
+        out[:] = np.where(valid, rank[np.where(valid, data.astype(np.int64) - low, 0)], -1)
+    return pa.array(uniq + low, pa.int64()).cast(pa.string())
+
+
+def _valid_numpy(values: pa.Array) -> np.ndarray:
+    n, offset = len(values), values.offset
+    if not values.null_count:
+        return np.ones(n, dtype=bool)
+    bits = np.unpackbits(_valid_bits(values), bitorder="little", count=offset + n)
+    return bits[offset:].view(bool)
+
+
+def _and_lookup_loop(
+    keep: np.ndarray, codes: np.ndarray, lookup: np.ndarray, negate: bool
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    last = lookup.shape[0] - 1
+    for i in range(keep.shape[0]):
+        c = codes[i]
+        hit = lookup[c + (c < 0) * (last + 1)]  # code -1: the last slot, without a branch
+        keep[i] &= hit != negate
+
+
+def and_lookup(
+    keep: np.ndarray,
+    codes: np.ndarray,
+    lookup: np.ndarray,
+    *,
+    negate: bool = False,
+    compiled: bool | None = None,
+) -> None:
+    """``keep &= lookup[codes]`` in place (``~lookup`` with ``negate``); code ``-1``: last slot.
+
+    One pass instead of numpy's gather into a temporary and the ``&``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.features._loops import and_lookup
+    >>> keep = np.array([True, True, True, False])
+    >>> and_lookup(keep, np.array([0, 1, -1, 0]), np.array([True, False, True]))
+    >>> keep
+    array([ True, False,  True, False])
+    """
+    use = COMPILED if compiled is None else compiled
+    if use and len(keep):
+        _jit(_and_lookup_loop)(keep, codes, np.ascontiguousarray(lookup, dtype=np.bool_), negate)
+        return
+    hit = np.asarray(lookup, dtype=bool)[codes]
+    if negate:
+        np.invert(hit, out=hit)
+    keep &= hit
