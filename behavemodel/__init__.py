@@ -10,7 +10,8 @@ The public API is re-exported here; see the README for a tour.
 - Learn, then monitor: :class:`BaselineDetector`, :func:`merge_models`.
 - Keep: :func:`save`, :func:`load`, :func:`diff` — versioned, data-only model
   files (docs/model-format.md).
-- Score dumps: :func:`score_parquet` (flat memory); ``behavemodel.dask`` for clusters.
+- Fit and score dumps: :func:`fit_parquet` and :func:`score_parquet` (bounded
+  memory); ``behavemodel.dask`` for clusters.
 - Watch a live host: :class:`Monitor` (``behavemodel monitor``).
 - Investigate: :func:`process_tree`, :func:`ancestry`, :func:`session_timeline`,
   :func:`match_connections`.
@@ -67,7 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from behavemodel.models import BaselineDetector, merge_models
     from behavemodel.monitor import Monitor
-    from behavemodel.scoring import ScoreSummary, score_parquet
+    from behavemodel.scoring import ScoreSummary, fit_parquet, score_parquet
 
 #: Public name -> module that defines it (imported when first used).
 _LAZY = {
@@ -103,6 +104,7 @@ _LAZY = {
     "session_timeline": "behavemodel.investigate",
     "ScoreSummary": "behavemodel.scoring",
     "score_parquet": "behavemodel.scoring",
+    "fit_parquet": "behavemodel.scoring",
     "Monitor": "behavemodel.monitor",
 }
 
@@ -130,6 +132,7 @@ __all__ = [
     "ancestry",
     "diff",
     "extract",
+    "fit_parquet",
     "iter_auditd",
     "iter_events",
     "list_sessions",

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from behavemodel.features._codes import _DENSE_LIMIT, combine_codes
 from behavemodel.features._observe import EventCodes, KeyedEvents, join_parts
 from behavemodel.models import _kernels
-from behavemodel.models._kernels import count_cells
+from behavemodel.models._kernels import Counts, count_cells
 
 __all__ = [
     "Piece",
@@ -70,6 +70,23 @@ class Piece:
     run_start: np.ndarray
     run_end: np.ndarray
 
+    @classmethod
+    def of(
+        cls, unique: list[np.ndarray], part_values: list[pa.Array], counts: Counts, origin: int
+    ) -> Piece:
+        """A piece from the (pair, key components) codes of ``counts``' rows."""
+        return cls(
+            unique[0],
+            unique[1:],
+            part_values,
+            counts.events,
+            counts.first,
+            counts.last,
+            counts.run_owner,
+            counts.run_start + origin,
+            counts.run_end + origin,
+        )
+
     def keys(self) -> pa.Array:
         """The joined key of every row (nulls for coverage rows)."""
         if not self.part_values:
@@ -106,17 +123,7 @@ def count(
         return count_index(index, sizes, part_values, time, bucket, bucket_size, bucket_origin)
     ids, unique = combine_codes([pair, *parts], sizes)
     counts = count_cells(ids, len(unique[0]), time, bucket, bucket_size)
-    return Piece(
-        unique[0],
-        unique[1:],
-        part_values,
-        counts.events,
-        counts.first,
-        counts.last,
-        counts.run_owner,
-        counts.run_start + bucket_origin,
-        counts.run_end + bucket_origin,
-    )
+    return Piece.of(unique, part_values, counts, bucket_origin)
 
 
 def dense(sizes: list[int], n: int) -> bool:
@@ -141,17 +148,7 @@ def count_index(
         rest = rest // size
     unique.append(rest)
     unique.reverse()
-    return Piece(
-        unique[0],
-        unique[1:],
-        part_values,
-        counts.events,
-        counts.first,
-        counts.last,
-        counts.run_owner,
-        counts.run_start + bucket_origin,
-        counts.run_end + bucket_origin,
-    )
+    return Piece.of(unique, part_values, counts, bucket_origin)
 
 
 def ranks(values: pa.Array) -> np.ndarray:
