@@ -36,17 +36,80 @@ def _shared_dir() -> str | None:
     return None
 
 
+_PREFIX = "behavemodel-"
+_SUFFIX = ".arrows"
+_swept = False
+
+
 def reserve() -> str | None:
-    """Parent side: a new empty file for one worker result (None: no shared memory)."""
+    """Parent side: a new empty file for one worker result (None: no shared memory).
+
+    The file is named after this process (``behavemodel-<pid>-*.arrows``), so
+    that files left by a parent that was killed (SIGKILL leaves no chance to
+    clean up) are recognised and removed by the next parse: see :func:`sweep`.
+    """
+    global _swept
     directory = _shared_dir()
     if directory is None:
         return None
+    if not _swept:
+        sweep(directory)
+        _swept = True
     try:
-        fd, path = tempfile.mkstemp(prefix="behavemodel-", suffix=".arrows", dir=directory)
+        fd, path = tempfile.mkstemp(
+            prefix=f"{_PREFIX}{os.getpid()}-", suffix=_SUFFIX, dir=directory
+        )
     except OSError:  # full or not usable: send tables through the pipe instead
         return None
     os.close(fd)
     return path
+
+
+def sweep(directory: str = _SHM_DIR) -> list[str]:
+    """Remove result files whose owning process no longer exists; return their names.
+
+    Only files this module names (``behavemodel-<pid>-*.arrows``) and owned by
+    this user are looked at; a file whose process is alive is left alone.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = (pathlib.Path(folder) / "behavemodel-999999999-x.arrows").write_bytes(b"")
+    >>> _ = (pathlib.Path(folder) / f"behavemodel-{os.getpid()}-y.arrows").write_bytes(b"")
+    >>> sweep(folder)
+    ['behavemodel-999999999-x.arrows']
+    """
+    removed: list[str] = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    uid = os.getuid()
+    for name in sorted(names):
+        if not (name.startswith(_PREFIX) and name.endswith(_SUFFIX)):
+            continue
+        pid_text = name[len(_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            if os.lstat(path).st_uid == uid:
+                os.unlink(path)
+                removed.append(name)
+        except OSError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process, or not a pid we can ask about: keep
+    return True
 
 
 def send(table: pa.Table | None, path: str | None) -> pa.Table | SharedTable | None:

@@ -321,6 +321,39 @@ def test_parallel_error_leaves_no_shared_files(
     assert after <= before
 
 
+def test_files_of_a_killed_parent_are_removed_by_the_next_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL leaves no chance to clean up: the next parallel parse sweeps the files."""
+    import subprocess
+    import sys
+
+    shared = tmp_path / "shm"
+    shared.mkdir()
+    monkeypatch.setattr(transfer, "_SHM_DIR", str(shared))
+    monkeypatch.setattr(transfer, "_swept", False)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = int(gone.stdout)
+    stale = shared / f"behavemodel-{dead_pid}-abc.arrows"
+    stale.write_bytes(b"left by a killed parent")
+    unrelated = shared / "other-program.arrows"
+    unrelated.write_bytes(b"")
+    path = tmp_path / "audit.log"
+    path.write_text("\n".join(_chain_log(1500)) + "\n")
+    original = reader._ranges
+    monkeypatch.setattr(
+        reader,
+        "_ranges",
+        lambda part, jobs: original(part, jobs, min_bytes=10_000, max_bytes=30_000),
+    )
+    table = pa.Table.from_batches(list(iter_auditd(path, jobs=2, on_error="skip")))
+    assert table.num_rows > 0
+    assert not stale.exists()
+    assert unrelated.exists()
+    assert sorted(p.name for p in shared.iterdir()) == ["other-program.arrows"]
+
+
 def test_split_head_fast_path_equals_line_by_line(monkeypatch: pytest.MonkeyPatch) -> None:
     text = b"\n".join(
         [
