@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from behavemodel.io._mappings._input import SourceLike, resolve_inputs
 from behavemodel.io._mappings._plan import ROW, compile_plan
 from behavemodel.io._mappings._scan import json_chunks, parquet_chunks
 from behavemodel.io._mappings._spec import EventMapping
+from behavemodel.io._unreadable import reading_parquet
 
 __all__ = ["SCHEMAS", "ReadReport", "iter_events", "read_events"]
 
@@ -196,6 +197,9 @@ def iter_events(
     MissingSourceColumnError
         (a :class:`SchemaError`) when a file lacks a column the mapping needs; the
         message names the column, the mapping and the file.
+    ParseError
+        When a Parquet file cannot be read (not Parquet, truncated, a corrupt
+        page); the message names the file.
 
     Examples
     --------
@@ -219,7 +223,7 @@ def iter_events(
     for item in resolve_inputs(source, format):
         report.files.append(item.path)
         if item.format == "parquet":
-            chunks = parquet_chunks(item, plan, filter, batch_size)
+            chunks = _guarded(parquet_chunks(item, plan, filter, batch_size), item.path)
         else:
             chunks = json_chunks(
                 item,
@@ -233,6 +237,15 @@ def iter_events(
             report.events += table.num_rows
             yield from batcher.add(table)
     yield from batcher.flush()
+
+
+_T = TypeVar("_T")
+
+
+def _guarded(chunks: Iterator[_T], path: str) -> Iterator[_T]:
+    """``chunks``, with Arrow's errors for a damaged file as a ParseError naming it."""
+    with reading_parquet(path):
+        yield from chunks
 
 
 def read_events(

@@ -60,6 +60,9 @@ def fit_parquet(
         When the dump holds no event.
     SchemaError
         When a file lacks a column the features need.
+    ParseError
+        When a Parquet file cannot be read (not Parquet, truncated, a corrupt
+        page); the message names the file.
 
     Examples
     --------

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from behavemodel import schema as s
 from behavemodel.exceptions import SchemaError
+from behavemodel.io._unreadable import reading_parquet
 from behavemodel.models import alerts
 
 __all__ = ["Batch", "EventSource", "SourceLike", "open_source", "prefetch"]
@@ -118,21 +119,26 @@ class EventSource:
 
     def _files(self) -> Iterator[Batch]:
         for item in self.files:
-            fragment = self._fragment(item)
-            present = set(fragment.physical_schema.names)
-            read = [c for c in self.columns if c in present]
-            constants = {
-                c: v for c, v in item.partition.items() if c in self.columns and c not in present
-            }
-            offset = 0
-            for batch in _scan(fragment, read, self.batch_size):
-                if batch.num_rows == 0:
-                    continue
-                table = pa.Table.from_batches([batch])
-                for name, value in constants.items():
-                    table = table.append_column(name, _constant(value, table.num_rows))
-                yield Batch(table, item.path, offset)
-                offset += batch.num_rows
+            with reading_parquet(item.path):
+                yield from self._file_batches(item)
+
+    def _file_batches(self, item: _File) -> Iterator[Batch]:
+        """The batches of one file, with its hive partition values as columns."""
+        fragment = self._fragment(item)
+        present = set(fragment.physical_schema.names)
+        read = [c for c in self.columns if c in present]
+        constants = {
+            c: v for c, v in item.partition.items() if c in self.columns and c not in present
+        }
+        offset = 0
+        for batch in _scan(fragment, read, self.batch_size):
+            if batch.num_rows == 0:
+                continue
+            table = pa.Table.from_batches([batch])
+            for name, value in constants.items():
+                table = table.append_column(name, _constant(value, table.num_rows))
+            yield Batch(table, item.path, offset)
+            offset += batch.num_rows
 
     def fetch(self, batch: Batch, rows: np.ndarray) -> pa.Table | None:
         """The lazily read columns of the events at ``rows`` of ``batch``, in that order.
@@ -172,7 +178,8 @@ class EventSource:
 
     def _parquet(self, path: str) -> tuple[pq.ParquetFile, np.ndarray]:
         if self._open is None or self._open[0] != path:
-            parquet = pq.ParquetFile(path)
+            with reading_parquet(path):
+                parquet = pq.ParquetFile(path)
             sizes = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
             self._open = (path, parquet, np.concatenate([[0], np.cumsum(sizes)]))
         return self._open[1], self._open[2]
@@ -313,8 +320,9 @@ def open_source(
     out = EventSource(source, files, schema, wanted, lazy, batch_size, 0, fmt)
     rows = 0
     for item in files:
-        fragment = out._fragment(item)
-        names = set(fragment.physical_schema.names) | set(item.partition)
+        with reading_parquet(item.path):
+            fragment = out._fragment(item)
+            names = set(fragment.physical_schema.names) | set(item.partition)
         missing = [c for c in required if c not in names]
         if missing:
             detail = ", ".join(
@@ -373,7 +381,9 @@ def _resolve(source: SourceLike) -> list[_File]:
                 and not any(x.startswith((".", "_")) for x in p.relative_to(path).parts)
             )
             if all(_File(str(p)).parquet for p in found):
-                out.extend(_resolve(ds.dataset(path, format="parquet", partitioning="hive")))
+                with reading_parquet(path):
+                    dataset = ds.dataset(path, format="parquet", partitioning="hive")
+                out.extend(_resolve(dataset))
             else:  # JSON lines: read (with their partitions) by iter_events
                 out.extend(_File(str(p)) for p in found)
         elif path.exists():

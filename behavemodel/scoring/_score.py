@@ -174,6 +174,9 @@ def score_parquet(
     SchemaError
         When a file lacks a column the model needs (the message names the file,
         the column and the feature).
+    ParseError
+        When a Parquet file cannot be read (not Parquet, truncated, a corrupt
+        page); the message names the file.
 
     See Also
     --------

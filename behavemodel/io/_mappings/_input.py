@@ -27,6 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.json as pj
 
 from behavemodel.io._mappings._plan import ROW
+from behavemodel.io._unreadable import reading_parquet
 
 __all__ = ["InputFile", "JsonChunk", "SourceLike", "iter_json", "resolve_inputs"]
 
@@ -88,7 +89,8 @@ def _directory(root: Path, fmt: str | None) -> list[InputFile]:
         return []
     fmt = fmt or _sniff(str(files[0]))
     if fmt == "parquet":
-        dataset = ds.dataset(root, format="parquet", partitioning="hive")
+        with reading_parquet(root):
+            dataset = ds.dataset(root, format="parquet", partitioning="hive")
         part_schema = dataset.partitioning.schema if dataset.partitioning else None
         return [
             InputFile(
@@ -106,7 +108,8 @@ def _directory(root: Path, fmt: str | None) -> list[InputFile]:
 def _file(path: str, fmt: str | None) -> InputFile:
     fmt = fmt or _sniff(path)
     if fmt == "parquet":
-        fragment = next(iter(ds.dataset(path, format="parquet").get_fragments()))
+        with reading_parquet(path):
+            fragment = next(iter(ds.dataset(path, format="parquet").get_fragments()))
         return InputFile(path, fmt, {}, fragment)
     return InputFile(path, fmt)
 
