@@ -8,25 +8,24 @@ the key.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
 
+from behavemodel.cli import _inputs
 from behavemodel.cli._common import (
     library_errors,
     progress,
     read_key,
     safe_text,
 )
-from behavemodel.cli._inputs import event_batches, rebatch
+from behavemodel.cli._inputs import event_batches, split_inputs
 from behavemodel.cli._text import plural, when
 from behavemodel.io import SCHEMAS
 
 __all__ = ["fit_command"]
 
-#: Rows per partial_fit call: large enough that merging stays cheap, small
-#: enough that memory stays flat.
-_FIT_ROWS = 1_000_000
 #: Still-learning (group, feature) pairs listed after fitting.
 _SHOWN_PAIRS = 20
 
@@ -108,7 +107,8 @@ def fit_command(
     """
     from behavemodel.artifacts import save
     from behavemodel.features import GroupMap
-    from behavemodel.models import BaselineDetector
+    from behavemodel.models import BaselineDetector, NoEventsError
+    from behavemodel.scoring import fit_parquet
 
     key = read_key(key_env)
     chosen = [o for o, v in [("--groups", groups_csv), ("--group-column", group_column),
@@ -131,17 +131,19 @@ def fit_command(
         novelty_threshold=novelty_threshold,
         max_age=max_age,
     )
-    rows = 0
-    batches = progress(event_batches(events, host, schema_name), "learning")
-    for table in rebatch(batches, _FIT_ROWS):
-        if table.num_rows:
-            model.partial_fit(table)
-            rows += table.num_rows
-    if rows == 0:
+    parquet, json_lines, logs = split_inputs(events)
+    source: Any
+    if logs or host is not None:  # audit logs (or a host to fill in): canonical batches
+        source = progress(event_batches(events, host, schema_name), "learning")
+    else:  # dumps: fit_parquet reads only the columns the features need
+        source = [*parquet, *json_lines]
+    try:
+        fit_parquet(model, source, schema=schema_name, batch_size=_inputs._READ_ROWS)
+    except NoEventsError:
         raise ValueError(
             f"no events found in {', '.join(safe_text(e) for e in events)}; a baseline needs "
             "events to learn from."
-        )
+        ) from None
     manifest = save(model, output, key=key)
     training = manifest.training
     click.echo(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-__all__ = ["event_batches", "rebatch"]
+__all__ = ["event_batches", "split_inputs"]
 
 #: Rows per batch read from Parquet and JSON lines.
 _READ_ROWS = 262_144
@@ -33,8 +33,19 @@ def _is_parquet(path: Path) -> bool:
     return False
 
 
-def _sources(items: Sequence[str]) -> tuple[list[Path], list[Path], list[str | Path]]:
-    """Split the inputs into Parquet files, JSON-lines dumps and raw audit logs."""
+def split_inputs(items: Sequence[str]) -> tuple[list[Path], list[Path], list[str | Path]]:
+    """Split the inputs into Parquet files, JSON-lines dumps and raw audit logs.
+
+    Directories are walked (names starting with ``.`` or ``_`` skipped); a file
+    is Parquet by its magic bytes, JSON lines by its suffix, anything else a raw
+    audit log; ``-`` is audit log text on standard input.
+
+    Examples
+    --------
+    >>> from behavemodel.cli._inputs import split_inputs
+    >>> split_inputs(["-"])
+    ([], [], ['-'])
+    """
     parquet: list[Path] = []
     json_lines: list[Path] = []
     logs: list[str | Path] = []
@@ -91,7 +102,7 @@ def event_batches(
     """
     from behavemodel.io import iter_auditd, iter_events
 
-    parquet, json_lines, logs = _sources(items)
+    parquet, json_lines, logs = split_inputs(items)
     if parquet:
         yield from iter_events(
             parquet, schema=schema_name, host=host, format="parquet", batch_size=_READ_ROWS
@@ -102,26 +113,3 @@ def event_batches(
         )
     if logs:
         yield from iter_auditd(logs, host=host)
-
-
-def rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
-    """Group small batches into tables of about ``rows`` rows (same schema only).
-
-    Examples
-    --------
-    >>> import pyarrow as pa
-    >>> from behavemodel.cli._inputs import rebatch
-    >>> batches = [pa.record_batch({"x": [i]}) for i in range(5)]
-    >>> [t.num_rows for t in rebatch(iter(batches), 2)]
-    [2, 2, 1]
-    """
-    pending: list[pa.RecordBatch] = []
-    count = 0
-    for batch in batches:
-        if pending and (count >= rows or not batch.schema.equals(pending[0].schema)):
-            yield pa.Table.from_batches(pending)
-            pending, count = [], 0
-        pending.append(batch)
-        count += batch.num_rows
-    if pending:
-        yield pa.Table.from_batches(pending)

@@ -128,10 +128,12 @@ def test_fit_writes_a_model_and_a_summary(approved: Path, tmp_path: Path) -> Non
 def test_fit_in_batches_equals_one_fit(
     tmp_path: Path, train: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from behavemodel.cli import _fit, _inputs
+    from behavemodel.cli import _inputs
+    from behavemodel.scoring import _fit
 
     monkeypatch.setattr(_inputs, "_READ_ROWS", 2)
-    monkeypatch.setattr(_fit, "_FIT_ROWS", 3)
+    monkeypatch.setattr(_fit, "_CHUNK_ROWS", 3)
+    monkeypatch.setattr(_fit, "_MERGE_ROWS", 4)
     out = tmp_path / "batched.bmz"
     assert run("fit", train, "-o", out, "--min-span", "1h").exit_code == 0
     whole = tmp_path / "whole.bmz"
