@@ -314,3 +314,22 @@ def test_and_lookup(compiled: bool, negate: bool) -> None:
         expected = keep & (~lookup[codes] if negate else lookup[codes])
         _loops.and_lookup(keep, codes, lookup, negate=negate, compiled=compiled)
         np.testing.assert_array_equal(keep, expected)
+
+
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_threads_sharing_a_cold_model_score_as_one_thread(dictionary: bool) -> None:
+    """The lookup tables are built lazily and shared: threads (a Dask threaded
+    scheduler, a web server) scoring with one model at once get the serial scores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    learn = _events(7, 4000, dictionary=dictionary)
+    slices = [_events(200 + i, 1500, dictionary=dictionary) for i in range(6)]
+    params = {"features": FEATURES, "min_span": "1h", "novelty_threshold": 0.5}
+    serial = BaselineDetector(**params).fit(learn)
+    expected = [serial.anomaly_score(s) for s in slices]
+    for _ in range(3):
+        shared = BaselineDetector(**params).fit(learn)  # its lookup tables not built yet
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(shared.anomaly_score, slices * 3))
+        for i, scores in enumerate(got):
+            np.testing.assert_array_equal(scores, expected[i % len(slices)])
