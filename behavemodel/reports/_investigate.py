@@ -66,6 +66,27 @@ def _row(cells: list[str], styles: list[str] | None = None) -> str:
     )
 
 
+def _table(columns: list[str], rows: list[str], caption: str | None = None) -> str:
+    """A report table: ``rows`` from :func:`_row`, ``caption`` safe text (escaped here)."""
+    title = (
+        ""
+        if caption is None
+        else '<caption style="text-align:left;font-weight:bold">'
+        f"{html.escape(caption, quote=True)}</caption>"
+    )
+    return _TABLE + title + _head(columns) + "<tbody>" + "".join(rows) + "</tbody></table>"
+
+
+class _Rendered(Report):
+    """Notebook display through the report's own ``to_text`` and ``to_html``."""
+
+    def _render_text(self, max_rows: int | None) -> str:
+        return self.to_text()  # type: ignore[attr-defined, no-any-return]
+
+    def _render_html(self, max_rows: int | None) -> str:
+        return self.to_html(max_rows=max_rows)  # type: ignore[attr-defined, no-any-return]
+
+
 def _head(cells: list[str]) -> str:
     return (
         "<thead><tr>"
@@ -76,7 +97,7 @@ def _head(cells: list[str]) -> str:
     )
 
 
-class TimelineReport(Report, _sessions.TimelineReport):
+class TimelineReport(_Rendered, _sessions.TimelineReport):
     """Session timelines (:func:`~behavemodel.investigate.session_timeline`) as text and HTML.
 
     A :class:`behavemodel.investigate.TimelineReport` that also renders one
@@ -176,24 +197,11 @@ class TimelineReport(Report, _sessions.TimelineReport):
                         ["white-space:nowrap", "", "", "", _MONO],
                     )
                 )
-            out.append(
-                f'{_TABLE}<caption style="text-align:left;font-weight:bold">'
-                f"{html.escape(head, quote=True)}</caption>"
-                + _head(["time", "kind", "user", "process", "detail"])
-                + "<tbody>"
-                + "".join(rows)
-                + "</tbody></table>"
-            )
+            out.append(_table(["time", "kind", "user", "process", "detail"], rows, head))
         return "\n".join(out)
 
-    def _render_text(self, max_rows: int | None) -> str:
-        return self.to_text()
 
-    def _render_html(self, max_rows: int | None) -> str:
-        return self.to_html(max_rows=max_rows)
-
-
-class AncestryReport(Report, _tree.AncestryReport):
+class AncestryReport(_Rendered, _tree.AncestryReport):
     """Ancestry chains (:func:`~behavemodel.investigate.ancestry`) as text and HTML.
 
     A :class:`behavemodel.investigate.AncestryReport` that also renders one
@@ -270,24 +278,11 @@ class AncestryReport(Report, _tree.AncestryReport):
                         ],
                     )
                 )
-            out.append(
-                f'{_TABLE}<caption style="text-align:left;font-weight:bold">'
-                f"{html.escape(title, quote=True)}</caption>"
-                + _head(["process", "user", "started", "command"])
-                + "<tbody>"
-                + "".join(rows)
-                + "</tbody></table>"
-            )
+            out.append(_table(["process", "user", "started", "command"], rows, title))
         return "\n".join(out)
 
-    def _render_text(self, max_rows: int | None) -> str:
-        return self.to_text()
 
-    def _render_html(self, max_rows: int | None) -> str:
-        return self.to_html(max_rows=max_rows)
-
-
-class ConnectionReport(Report, _connections.ConnectionReport):
+class ConnectionReport(_Rendered, _connections.ConnectionReport):
     """Matched connections (:func:`~behavemodel.investigate.match_connections`), text and HTML.
 
     A :class:`behavemodel.investigate.ConnectionReport` that also renders an
@@ -332,15 +327,11 @@ class ConnectionReport(Report, _connections.ConnectionReport):
         """A table of connections, multi-hop paths under a heading row."""
         out: list[str] = []
         if self.addresses is not None and not self.addresses.empty:
-            out.append(
-                _TABLE + "<caption style='text-align:left;font-weight:bold'>host "
-                "addresses</caption>" + _head(["host", "address", "how known"]) + "<tbody>"
-            )
-            out += [
+            known = [
                 _row([_show(r.host_name), _show(r.ip), _show(r.source)])
                 for r in self.addresses.itertuples(index=False)
             ]
-            out.append("</tbody></table>")
+            out.append(_table(["host", "address", "how known"], known, "host addresses"))
         frame = self.connections
         if frame.empty:
             out.append("<p>no connections</p>")
@@ -368,16 +359,10 @@ class ConnectionReport(Report, _connections.ConnectionReport):
                 cells = self._row(rec, _show)
                 cells = [*cells, *[""] * (len(header) - len(cells))]
                 rows.append(_row(cells, ["white-space:pre", *[""] * (len(header) - 1)]))
-        out.append(_TABLE + _head(header) + "<tbody>" + "".join(rows) + "</tbody></table>")
+        out.append(_table(header, rows))
         if limit is not None and len(order) > limit:
             out.append(f"<p>… {len(order) - limit:,} more paths not shown</p>")
         return "\n".join(out)
-
-    def _render_text(self, max_rows: int | None) -> str:
-        return self.to_text()
-
-    def _render_html(self, max_rows: int | None) -> str:
-        return self.to_html(max_rows=max_rows)
 
 
 def timeline(
