@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -262,6 +263,17 @@ def _chain_log(n: int, start: int = 1) -> list[str]:
     return lines
 
 
+def _small_ranges(monkeypatch: pytest.MonkeyPatch, max_bytes: int) -> Any:
+    """Split files into ranges of 10 kB to ``max_bytes``: several ranges on small logs."""
+    original = reader._ranges
+
+    def small_ranges(part: Path, jobs: int) -> list[tuple[int, int]]:
+        return original(part, jobs, min_bytes=10_000, max_bytes=max_bytes)
+
+    monkeypatch.setattr(reader, "_ranges", small_ranges)
+    return small_ranges
+
+
 @pytest.mark.parametrize("max_bytes", [1 << 30, 40_000])
 def test_parallel_ranges_equal_the_serial_parse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_bytes: int
@@ -273,12 +285,7 @@ def test_parallel_ranges_equal_the_serial_parse(
     second = tmp_path / "audit.log.1"  # the older, rotated part: read first, as one stream
     older = _chain_log(300)
     second.write_text("\n".join(older) + "\n")
-    original = reader._ranges
-
-    def small_ranges(part: Path, jobs: int) -> list[tuple[int, int]]:
-        return original(part, jobs, min_bytes=10_000, max_bytes=max_bytes)
-
-    monkeypatch.setattr(reader, "_ranges", small_ranges)
+    small_ranges = _small_ranges(monkeypatch, max_bytes)
     assert len(small_ranges(path, 2)) >= 2
     serial_report, parallel_report = ParseReport(), ParseReport()
     kwargs = {"on_error": "skip", "provenance": True, "chunk_bytes": 1 << 14}
@@ -307,12 +314,7 @@ def test_parallel_error_leaves_no_shared_files(
     """Results of the ranges after a failing one are discarded, not left in /dev/shm."""
     path = tmp_path / "audit.log"
     path.write_text("\n".join(_chain_log(1500)) + "\n")
-    original = reader._ranges
-    monkeypatch.setattr(
-        reader,
-        "_ranges",
-        lambda part, jobs: original(part, jobs, min_bytes=10_000, max_bytes=30_000),
-    )
+    _small_ranges(monkeypatch, 30_000)
     shared = Path(transfer._SHM_DIR)
     before = set(shared.glob("behavemodel-*")) if shared.is_dir() else set()
     with pytest.raises(Exception, match="no audit record header"):
@@ -341,12 +343,7 @@ def test_files_of_a_killed_parent_are_removed_by_the_next_parse(
     unrelated.write_bytes(b"")
     path = tmp_path / "audit.log"
     path.write_text("\n".join(_chain_log(1500)) + "\n")
-    original = reader._ranges
-    monkeypatch.setattr(
-        reader,
-        "_ranges",
-        lambda part, jobs: original(part, jobs, min_bytes=10_000, max_bytes=30_000),
-    )
+    _small_ranges(monkeypatch, 30_000)
     table = pa.Table.from_batches(list(iter_auditd(path, jobs=2, on_error="skip")))
     assert table.num_rows > 0
     assert not stale.exists()
