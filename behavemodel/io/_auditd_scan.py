@@ -142,13 +142,7 @@ def _find(buf, s, e, h, f, slots, size, st_s, st_e, st_field, st_hash):  # type:
         if g < 0:
             return -1, at
         if st_hash[g] == h and st_field[g] == f and st_e[g] - st_s[g] == e - s:
-            a = st_s[g]
-            same = True
-            for k in range(e - s):
-                if buf[a + k] != buf[s + k]:
-                    same = False
-                    break
-            if same:
+            if _bytes_equal(buf, st_s[g], buf, s, e - s):
                 return g, at
         at = (at + 1) & mask
 
@@ -172,6 +166,15 @@ def _starts_with(buf: np.ndarray, p: int, e: int, lit: np.ndarray) -> bool:
         return False
     for k in range(m):
         if buf[p + k] != lit[k]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _bytes_equal(x, xi, y, yi, n):  # type: ignore[no-untyped-def]
+    """Whether x[xi:xi+n] and y[yi:yi+n] hold the same bytes."""
+    for k in range(n):
+        if x[xi + k] != y[yi + k]:
             return False
     return True
 
@@ -362,15 +365,11 @@ def scan(  # type: ignore[no-untyped-def]
             known = -1
             for t in range(type_lens.shape[0]):
                 length = type_lens[t]
-                if type_e[line] - type_s[line] == length:
-                    same = True
-                    for k in range(length):
-                        if buf[type_s[line] + k] != type_lits[t, k]:
-                            same = False
-                            break
-                    if same:
-                        known = t
-                        break
+                if type_e[line] - type_s[line] == length and _bytes_equal(
+                    buf, type_s[line], type_lits[t], 0, length
+                ):
+                    known = t
+                    break
             wanted = 0
             if known >= 0:
                 for f in range(n_fields):
@@ -695,15 +694,9 @@ def encode_ranges(buf, starts, ends):  # type: ignore[no-untyped-def]
                 break
             f = first[c]
             fs = starts[f]
-            if ends[f] - fs == e - s:
-                same = True
-                for p in range(e - s):
-                    if buf[fs + p] != buf[s + p]:
-                        same = False
-                        break
-                if same:
-                    codes[k] = c
-                    break
+            if ends[f] - fs == e - s and _bytes_equal(buf, fs, buf, s, e - s):
+                codes[k] = c
+                break
             h = (h + 1) & mask
     return codes, first[:n_codes]
 
@@ -1030,17 +1023,11 @@ def _generic_tokens(buf, a, b, inner, k, vs, ve, names, offsets):  # type: ignor
         length = ne - ns
         for g in range(n_names):
             o = offsets[g]
-            if offsets[g + 1] - o == length:
-                same = True
-                for q in range(length):
-                    if buf[ns + q] != names[o + q]:
-                        same = False
-                        break
-                if same:
-                    if vs[k, g] < 0:
-                        vs[k, g] = start
-                        ve[k, g] = p
-                    break
+            if offsets[g + 1] - o == length and _bytes_equal(buf, ns, names, o, length):
+                if vs[k, g] < 0:
+                    vs[k, g] = start
+                    ve[k, g] = p
+                break
     return True
 
 
