@@ -20,6 +20,7 @@ from behavemodel.datasets._templates import (
     Template,
     accept,
     connect,
+    daemon_call,
     exec_,
     rename,
     template,
@@ -47,29 +48,33 @@ APP_REQUEST = template(
 )
 
 
-WEB_DB = template(
+WEB_DB = daemon_call(
     "shop_to_pgbouncer",
-    {"g": Daemon("shop", worker=True), "pgb": Daemon("pgbouncer", on="peer")},
-    [connect("g", "{peer_ip}", 6432, exit=-115), accept("pgb", "{ip}", "eport", 0.002)],
-    ctx="daemon",
+    ("g", Daemon("shop", worker=True)),
+    ("pgb", Daemon("pgbouncer", on="peer")),
+    6432,
+    0.002,
+    exit=-115,
     peer=("db",),
 )
 
 
-WEB_CACHE = template(
+WEB_CACHE = daemon_call(
     "shop_to_redis",
-    {"g": Daemon("shop", worker=True), "r": Daemon("redis", on="peer")},
-    [connect("g", "{peer_ip}", 6379), accept("r", "{ip}", "eport", 0.001)],
-    ctx="daemon",
+    ("g", Daemon("shop", worker=True)),
+    ("r", Daemon("redis", on="peer")),
+    6379,
+    0.001,
     peer=("cache",),
 )
 
 
-WEB_BILLING = template(
+WEB_BILLING = daemon_call(
     "shop_to_billing",
-    {"g": Daemon("shop", worker=True), "b": Daemon("billing", on="peer")},
-    [connect("g", "{peer_ip}", 8081), accept("b", "{ip}", "eport", 0.002)],
-    ctx="daemon",
+    ("g", Daemon("shop", worker=True)),
+    ("b", Daemon("billing", on="peer")),
+    8081,
+    0.002,
     peer=("worker",),
 )
 
@@ -221,11 +226,12 @@ PG_BASEBACKUP = cron_job(
 )
 
 
-BILLING_DB = template(
+BILLING_DB = daemon_call(
     "billing_to_pgbouncer",
-    {"j": Daemon("billing"), "pgb": Daemon("pgbouncer", on="peer")},
-    [connect("j", "{peer_ip}", 6432), accept("pgb", "{ip}", "eport", 0.002)],
-    ctx="daemon",
+    ("j", Daemon("billing")),
+    ("pgb", Daemon("pgbouncer", on="peer")),
+    6432,
+    0.002,
     peer=("db",),
 )
 
@@ -522,11 +528,13 @@ CHECK_REDIS = _nagios_check(
 )
 
 
-SCRAPE = template(
+SCRAPE = daemon_call(
     "prometheus_scrape_reconnect",
-    {"p": Daemon("prometheus"), "ne": Daemon("node_exporter", on="peer")},
-    [connect("p", "{peer_ip}", 9100, exit=-115), accept("ne", "{ip}", "eport", 0.003)],
-    ctx="daemon",
+    ("p", Daemon("prometheus")),
+    ("ne", Daemon("node_exporter", on="peer")),
+    9100,
+    0.003,
+    exit=-115,
     peer=("*",),
     peer_service="node_exporter",
 )

@@ -34,6 +34,7 @@ __all__ = [
     "bind",
     "chmod",
     "connect",
+    "daemon_call",
     "exec_",
     "mkdir",
     "rename",
@@ -460,6 +461,39 @@ class Template:
                 raise ValueError(
                     f"Template {self.name!r}: process {n!r} has unknown parent {parent!r}."
                 )
+
+
+def daemon_call(
+    name: str,
+    client: tuple[str, Daemon],
+    server: tuple[str, Daemon],
+    port: int,
+    latency: float,
+    *,
+    peer: Sequence[str],
+    exit: int = 0,
+    **kw: Any,
+) -> Template:
+    """A daemon's ``connect`` to a service on a peer host, and the peer's ``accept``.
+
+    ``client`` and ``server`` are (name, process) pairs; the server runs ``on="peer"``.
+
+    Examples
+    --------
+    >>> t = daemon_call("app_to_redis", ("a", Daemon("app")), ("r", Daemon("redis", on="peer")),
+    ...                 6379, 0.001, peer=("cache",))
+    >>> [e.syscall for e in t.events], t.ctx, t.peer
+    (['connect', 'accept4'], 'daemon', ('cache',))
+    """
+    (c, client_proc), (s, server_proc) = client, server
+    return template(
+        name,
+        {c: client_proc, s: server_proc},
+        [connect(c, "{peer_ip}", port, exit=exit), accept(s, "{ip}", "eport", latency)],
+        ctx="daemon",
+        peer=peer,
+        **kw,
+    )
 
 
 def template(
