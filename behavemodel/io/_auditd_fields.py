@@ -217,7 +217,9 @@ def _syscall_generic(body: bytes) -> tuple[bytes, ...]:
 _SINGLE_CACHE: dict[bytes, re.Pattern[bytes]] = {}
 
 
-def extract_single(bodies: Sequence[bytes], name: bytes) -> list[bytes]:
+def extract_single(
+    bodies: Sequence[bytes], name: bytes, plain: Sequence[bool] | None = None
+) -> list[bytes]:
     """Extract one field from many record bodies (``b""`` where absent).
 
     Examples
@@ -238,11 +240,24 @@ def extract_single(bodies: Sequence[bytes], name: bytes) -> list[bytes]:
     values = pattern.findall(b"\n".join(bodies))
     if len(values) != len(bodies):
         values = [kernel_fields(body).get(name, b"") for body in bodies]
-    plain = PLAIN_BODY.fullmatch
+    if plain is None:
+        plain = plain_bodies(bodies)
     for i, body in enumerate(bodies):
-        if plain(body) is None:  # quotes, braces, odd spaces or glued names: read exactly
+        if not plain[i]:  # quotes, braces, odd spaces or glued names: read exactly
             values[i] = kernel_fields(body).get(name, b"")
     return values
+
+
+def plain_bodies(bodies: Sequence[bytes]) -> list[bool]:
+    """Whether each body is all plain tokens (:data:`PLAIN_BODY`): the fast layouts read it.
+
+    Examples
+    --------
+    >>> plain_bodies([b'cwd="/root"', b'name="a b"', b"key=(null)ARCH=x86_64"])
+    [True, False, False]
+    """
+    match = PLAIN_BODY.fullmatch
+    return [match(body) is not None for body in bodies]
 
 
 # One kernel-record token as the compiled scanner reads it: a name (no "=" or

@@ -29,6 +29,7 @@ from behavemodel.io._auditd_fields import (
     extract_single,
     extract_syscall,
     parse_fields,
+    plain_bodies,
 )
 from behavemodel.io._auditd_values import decode_bytes, decode_encoded_bytes, join_argv
 
@@ -251,6 +252,7 @@ class RegexFront(Front):
         self.frac_us = np.array([_frac_micros(f) for f in self._frac], dtype=np.int64)
         self.serial = _to_int(self._serial)
         self._cache: dict[tuple[str, int], dict[str, Coded]] = {}
+        self._plain: np.ndarray | None = None
 
     def group(self) -> tuple[np.ndarray, np.ndarray]:
         keys = np.empty(len(self._sec), dtype=object)
@@ -284,7 +286,13 @@ class RegexFront(Front):
                 }
                 self._cache[key] = cached
             return cached[field]
-        return _coded_from_list(extract_single(self.bodies(rows), field.encode()))
+        if self._plain is None:
+            self._plain = np.full(len(self._body), -1, np.int8)  # -1: not looked at yet
+        unknown = rows[self._plain[rows] < 0]
+        if len(unknown):  # each body once, however many of its fields are asked for
+            self._plain[unknown] = plain_bodies(self.bodies(unknown))
+        plain = (self._plain[rows] == 1).tolist()
+        return _coded_from_list(extract_single(self.bodies(rows), field.encode(), plain))
 
     def bodies(self, rows: np.ndarray) -> list[bytes]:
         body = self._body
