@@ -472,10 +472,72 @@ def _join(carry: LineBlock | None, block: LineBlock) -> LineBlock:
     )
 
 
-def _iter_blocks(
+@dataclass
+class _ReadLines:
+    """Complete lines just read from one file, not yet copied into one ``bytes``.
+
+    The lines are ``head`` (the end of a line cut by the previous read, without
+    a newline) followed by ``body[:cut]``; ``ends`` is where each line ends in
+    ``body`` when the compiled scanner found them. They are copied once,
+    together with the lines carried from the previous block, by :meth:`block`.
+    """
+
+    head: bytes
+    body: bytes
+    cut: int
+    ends: np.ndarray | None
+    file_id: int
+    first_line: int
+    n_lines: int
+    files: list[str]
+
+    def block(self, carry: LineBlock | None = None) -> LineBlock:
+        """The lines as a :class:`LineBlock`, after the ``carry`` lines if any."""
+        line_file = np.full(self.n_lines, self.file_id, np.int32)
+        line_no = np.arange(self.first_line, self.first_line + self.n_lines, dtype=np.int64)
+        body = memoryview(self.body)[: self.cut]
+        ends = None if self.ends is None else self.ends + len(self.head)
+        if carry is None or carry.n_lines == 0:
+            data = b"".join((self.head, body)) if self.head else bytes(body)
+            return LineBlock(data, line_file, line_no, self.files, ends)
+        if ends is not None:
+            ends = np.concatenate(
+                [_line_ends(carry.data, carry.n_lines), ends + len(carry.data) + 1]
+            )
+        return LineBlock(
+            data=b"".join((carry.data, b"\n", self.head, body)),
+            line_file=np.concatenate([carry.line_file, line_file]),
+            line_no=np.concatenate([carry.line_no, line_no]),
+            files=self.files,
+            line_ends=ends,
+        )
+
+
+def _line_ends(buf: bytes, n_lines: int, end: int | None = None) -> np.ndarray:
+    """Where each line of ``buf[:end]`` ends (compiled scanner only)."""
+    from behavemodel.io import _auditd_scan
+
+    view = np.frombuffer(buf, np.uint8, count=len(buf) if end is None else end)
+    return _auditd_scan.line_ends(view, n_lines)  # type: ignore[no-any-return]
+
+
+def _read_lines(
+    head: bytes, body: bytes, cut: int, file_id: int, first_line: int, files: list[str]
+) -> _ReadLines:
+    """``head`` + ``body[:cut]`` as :class:`_ReadLines` (``head`` holds no newline)."""
+    ends = None
+    if cut > 1 << 16 and scanner_available():
+        ends = _line_ends(body, 0, cut)
+        n_lines = len(ends)
+    else:
+        n_lines = body.count(b"\n", 0, cut) + 1
+    return _ReadLines(head, body, cut, ends, file_id, first_line, n_lines, files)
+
+
+def _iter_reads(
     fh: Any, file_id: int, files: list[str], chunk_bytes: int, start_line: int = 1
-) -> Iterator[LineBlock]:
-    """Complete-line blocks of one open file."""
+) -> Iterator[_ReadLines]:
+    """Complete lines of one open file, a read of ``chunk_bytes`` at a time."""
     remainder = b""
     line = start_line
     while True:
@@ -486,30 +548,28 @@ def _iter_blocks(
         if cut < 0:
             remainder += buf
             continue
-        # one copy: the line cut before this read, then this read up to its last line
-        data = b"".join((remainder, memoryview(buf)[:cut])) if remainder else buf[:cut]
+        lines = _read_lines(remainder, buf, cut, file_id, line, files)
+        yield lines
+        line += lines.n_lines
         remainder = buf[cut + 1 :]
-        block = _lines_block(data, file_id, line, files)
-        line += block.n_lines
-        yield block
     if remainder:
-        yield _lines_block(remainder, file_id, line, files)
+        yield _read_lines(b"", remainder, len(remainder), file_id, line, files)
 
 
 def _stream_blocks(
     stream: Stream, report: ParseReport, chunk_bytes: int
-) -> Iterator[tuple[LineBlock, bool]]:
-    """Blocks of every part of a stream, each with whether it is the stream's last."""
+) -> Iterator[tuple[_ReadLines, bool]]:
+    """Reads of every part of a stream, each with whether it is the stream's last."""
     files: list[str] = []
-    pending: LineBlock | None = None
+    pending: _ReadLines | None = None
     for part in stream.parts:
         with open_input(part) as (name, fh):
             files.append(name)
             report.files.append(name)
-            for block in _iter_blocks(fh, len(files) - 1, files, chunk_bytes):
+            for lines in _iter_reads(fh, len(files) - 1, files, chunk_bytes):
                 if pending is not None:
                     yield pending, False
-                pending = block
+                pending = lines
     if pending is not None:
         yield pending, True
 
@@ -523,9 +583,9 @@ def _parse_stream(
 ) -> Iterator[pa.Table]:
     """Serial parse; the last block is parsed as final so small logs keep log order."""
     carry: LineBlock | None = None
-    for block, last in _stream_blocks(stream, report, chunk_bytes):
-        report.lines_read += block.n_lines
-        result = parse_block(_join(carry, block), final=last, options=options)
+    for lines, last in _stream_blocks(stream, report, chunk_bytes):
+        report.lines_read += lines.n_lines
+        result = parse_block(lines.block(carry), final=last, options=options)
         carry = result.carry
         report._absorb(result, on_error)
         if result.table is not None:
@@ -590,9 +650,9 @@ def _parse_range(
     with open(path, "rb") as fh:
         fh.seek(start)
         reader = _BoundedReader(fh, end - start)
-        for block in _iter_blocks(reader, 0, files, chunk_bytes):
-            lines += block.n_lines
-            block = _join(carry, block)
+        for read in _iter_reads(reader, 0, files, chunk_bytes):
+            lines += read.n_lines
+            block = read.block(carry)
             if head_until is None and not is_first:
                 m = _TIME_IN_LINE.search(block.data)
                 if m is not None:

@@ -20,6 +20,7 @@ import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -99,13 +100,15 @@ class LineBlock:
 
     ``data`` holds the lines joined by ``\\n`` without a final newline;
     ``line_file[i]`` indexes ``files`` and ``line_no[i]`` is the 1-based line
-    number of line ``i`` in that file.
+    number of line ``i`` in that file. ``line_ends``, when known, is where each
+    line ends in ``data`` (its newline, or ``len(data)`` for the last line).
     """
 
     data: bytes
     line_file: np.ndarray
     line_no: np.ndarray
     files: list[str]
+    line_ends: np.ndarray | None = None
 
     @property
     def n_lines(self) -> int:
@@ -216,6 +219,43 @@ class _Events:
         return entry if entry is not None else (np.zeros(self.n, np.int64), np.zeros(self.n, bool))
 
 
+#: Record types parse_block reads elsewhere (or not at all), and those read by
+#: their own field: every other type is read as a generic record.
+_SKIPPED_TYPES = frozenset({"SYSCALL", "EXECVE", "PATH", "EOE"})
+_OWN_FIELD_TYPES = frozenset({"PROCTITLE", "CWD", "SOCKADDR", "CONTAINER_ID"})
+
+
+class _GenericRecords:
+    """The generic records of a block (every type not read by its own rules).
+
+    Their fields are read and decoded in one go for all their types, then
+    :meth:`fill` applies each type's records in turn.
+    """
+
+    def __init__(self, front: Front, rows_of: Mapping[str, np.ndarray]) -> None:
+        names = [
+            name
+            for name, rows in rows_of.items()
+            if len(rows) and name not in _SKIPPED_TYPES and name not in _OWN_FIELD_TYPES
+        ]
+        self._at: dict[str, slice] = {}
+        if not names:
+            return
+        start = 0
+        for name in names:
+            self._at[name] = slice(start, start + len(rows_of[name]))
+            start += len(rows_of[name])
+        rows = np.concatenate([rows_of[name] for name in names])
+        account = np.concatenate(
+            [np.full(len(rows_of[name]), name in _ACCOUNT_RECORDS) for name in names]
+        )
+        self._values = _generic_values(front.generic_fields(rows), account)
+
+    def fill(self, events: _Events, ev: np.ndarray, record_type: str) -> None:
+        """Fill events ``ev`` from the records of ``record_type``."""
+        _apply_generic(events, ev, self._values, self._at[record_type])
+
+
 def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> ChunkResult:
     """Parse complete lines into canonical events; carry open events onwards.
 
@@ -237,7 +277,7 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
     """
     if block.n_lines == 0 or (block.n_lines == 1 and not block.data.strip()):
         return ChunkResult(None, None, blank_lines=block.n_lines)
-    front = make_front(block.data, block.n_lines, engine=options.engine)
+    front = make_front(block.data, block.n_lines, engine=options.engine, line_ends=block.line_ends)
     result = ChunkResult(None, None, blank_lines=front.blank, comment_lines=front.comment)
     if front.bad:
         bad_text = front.lines(np.array(front.bad, dtype=np.int64))
@@ -300,7 +340,7 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
     events = _Events(n)
     rows_of: dict[str, np.ndarray] = {}
     kept_types = front.type_codes[kept_rows]
-    by_type = kept_rows[np.argsort(kept_types, kind="stable")]  # rows grouped by type
+    by_type = kept_rows[_stable_order(kept_types, len(type_names))]  # rows grouped by type
     bounds = np.concatenate([[0], np.cumsum(np.bincount(kept_types, minlength=len(type_names)))])
     for k, name in enumerate(type_names):
         sel = by_type[bounds[k] : bounds[k + 1]]
@@ -325,9 +365,10 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
         if "PROCTITLE" in rows_of:  # the complete argv wins over the truncated title
             title_rows = rows_of["PROCTITLE"]
             rows_of["PROCTITLE"] = title_rows[~has[ev_of_row[title_rows]]]
+    generic = _GenericRecords(front, rows_of)
     for name, rows in rows_of.items():
         ev = ev_of_row[rows]
-        if name in ("SYSCALL", "EXECVE", "PATH", "EOE") or len(rows) == 0:
+        if name in _SKIPPED_TYPES or len(rows) == 0:
             continue
         if name == "PROCTITLE":
             events.set_obj(
@@ -348,7 +389,7 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
             )
         else:
             # Other records: fill process facts only where no SYSCALL gave them.
-            _fill_generic(events, ev, front.generic_fields(rows), name)
+            generic.fill(events, ev, name)
     event_type, direction = _classify(events, syscall_names, primary)
     if "PATH" in rows_of:
         _fill_file_paths(events, front, rows_of["PATH"], ev_of_row, event_type, syscall_names)
@@ -375,6 +416,16 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
     return result
 
 
+def _stable_order(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` of codes in ``[0, n_codes)``.
+
+    Small codes are sorted as bytes, which numpy does with a radix sort.
+    """
+    if n_codes <= 256:
+        codes = codes.astype(np.uint8)
+    return np.argsort(codes, kind="stable")
+
+
 def _bad(block: LineBlock, i: int, reason: str, text: bytes) -> BadLine:
     return BadLine(
         file=block.files[int(block.line_file[i])],
@@ -384,6 +435,7 @@ def _bad(block: LineBlock, i: int, reason: str, text: bytes) -> BadLine:
     )
 
 
+@lru_cache(maxsize=16384)  # daemons log the same titles block after block
 def _proctitle_value(raw: bytes) -> str | None:
     value = decode_encoded_bytes(raw)
     if value is None:
@@ -506,15 +558,44 @@ _GENERIC_TEXT = (
 )
 
 
+@dataclass
+class _GenericValues:
+    """Canonical values of non-SYSCALL records, one entry per record."""
+
+    ints: dict[str, tuple[np.ndarray, np.ndarray]]
+    obj: dict[str, np.ndarray]
+
+
+#: Object columns that non-SYSCALL records fill, in the order they are filled.
+_GENERIC_OBJ_COLUMNS = (
+    *(c for _, c, _ in _GENERIC_TEXT),
+    s.TTY,
+    s.USER_NAME,
+    s.LOGIN_NAME,
+    "success_raw",
+)
+
+
 def _fill_generic(
     events: _Events, ev: np.ndarray, fields: Mapping[bytes, Coded], record_type: str
 ) -> None:
-    """Process facts from a record that is not a SYSCALL (user-space, AVC, URINGOP...).
+    """Process facts from records of one type that is not SYSCALL (user-space, AVC...).
 
-    Values only fill what no SYSCALL record of the same event gave. Account
-    records (logins, PAM, user management) describe the account acted on: their
-    user is ``id=`` (or ``acct=``, with the uid then unknown), not the uid of
-    the daemon writing the record, so that user_name always names user_uid.
+    ``fields`` holds the records' ``GENERIC_FIELDS`` as columns (see
+    ``Front.generic_fields``). The same as :func:`_generic_values` then
+    :func:`_apply_generic`, which a block runs for all such records at once.
+    """
+    account = np.full(len(ev), record_type in _ACCOUNT_RECORDS)
+    _apply_generic(events, ev, _generic_values(fields, account), slice(None))
+
+
+def _generic_values(fields: Mapping[bytes, Coded], account: np.ndarray) -> _GenericValues:
+    """Canonical values of non-SYSCALL records (user-space, AVC, URINGOP...).
+
+    Account records (``account``: logins, PAM, user management) describe the
+    account acted on: their user is ``id=`` (or ``acct=``, with the uid then
+    unknown), not the uid of the daemon writing the record, so that user_name
+    always names user_uid.
 
     ``fields`` holds the records' ``GENERIC_FIELDS`` as columns (see
     ``Front.generic_fields``); each distinct raw value is decoded once.
@@ -525,18 +606,18 @@ def _fill_generic(
         for raw_name, col, kind in _GENERIC_TEXT
     }
     user_name = fields[b"UID"].decode(_enriched_name)
-    if record_type in _ACCOUNT_RECORDS:
-        ident = fields[b"id"]
+    if account.any():
         acct = fields[b"acct"].decode(_account_name)
         id_name = fields[b"ID"].decode(_enriched_name)
-        id_values, id_ok = _uniques_map(ident, _account_id)
+        id_values, id_ok = _uniques_map(fields[b"id"], _account_id)
+        id_ok &= account
         uid_values, uid_valid = ints[s.USER_UID]
         uid_values[id_ok] = id_values[id_ok]
         uid_valid[id_ok] = True
         named = id_ok & (id_name != None)  # noqa: E711
         user_name[id_ok] = acct[id_ok]
         user_name[named] = id_name[named]
-        by_acct = ~id_ok & (acct != None)  # noqa: E711
+        by_acct = account & ~id_ok & (acct != None)  # noqa: E711
         uid_valid[by_acct] = False
         user_name[by_acct] = acct[by_acct]
     obj[s.TTY] = _coalesce(fields[b"terminal"], fields[b"tty"]).decode(_tty_value)
@@ -545,13 +626,24 @@ def _fill_generic(
     obj["success_raw"] = _coalesce(fields[b"res"], fields[b"success"]).decode(_strip_quotes)
     for col, (values, valid) in ints.items():
         if col in (s.LOGIN_UID, s.SESSION_ID):
-            valid = valid & (values != UNSET_ID) & (values != -1)
+            ints[col] = (values, valid & (values != UNSET_ID) & (values != -1))
         if col in (s.SRC_PORT, s.DST_PORT):
-            valid = valid & (values > 0)
-        events.set_int(col, ev, values, valid, fill=True)
-    for col in (*(c for _, c, _ in _GENERIC_TEXT), s.TTY, s.USER_NAME, s.LOGIN_NAME):
-        events.set_obj(col, ev, obj[col], fill=True)
-    events.set_obj("success_raw", ev, obj["success_raw"], fill=True)
+            ints[col] = (values, valid & (values > 0))
+    return _GenericValues(ints, obj)
+
+
+def _apply_generic(
+    events: _Events, ev: np.ndarray, values: _GenericValues, records: slice
+) -> None:
+    """Fill events ``ev`` from ``values[records]``, only what is still empty.
+
+    Values only fill what no SYSCALL record (or earlier record type) of the
+    same event gave.
+    """
+    for col, (ints, valid) in values.ints.items():
+        events.set_int(col, ev, ints[records], valid[records], fill=True)
+    for col in _GENERIC_OBJ_COLUMNS:
+        events.set_obj(col, ev, values.obj[col][records], fill=True)
 
 
 def _strip_quotes(raw: bytes) -> bytes:

@@ -388,9 +388,9 @@ def _binary_array(offsets: np.ndarray, data: np.ndarray, present: np.ndarray) ->
 class ScanFront(Front):
     """Front over the compiled byte scanner."""
 
-    def __init__(self, data: bytes, n_lines: int) -> None:
+    def __init__(self, data: bytes, n_lines: int, line_ends: np.ndarray | None = None) -> None:
         _scan = _scanner()
-        scanned = self._scan(data)
+        scanned = self._scan(data, n_lines, line_ends)
         ok = scanned[2].astype(bool)
         self.bad, self.blank, self.comment = [], 0, 0
         rewritten: dict[int, bytes] = {}
@@ -428,13 +428,13 @@ class ScanFront(Front):
             for i, text in rewritten.items():
                 lines[i] = text
             data = b"\n".join(lines)
-            scanned = self._scan(data)
+            scanned = self._scan(data, n_lines)
             ok = scanned[2].astype(bool)
             # Never lose a line: one the loose header took but the scanner still
             # refuses is reported, not dropped.
             self.bad += [i for i in rewritten if not ok[i]]
             self.bad.sort()
-        (line_s, line_e, _ok, _node_s, _node_e, _type_s, _type_e, ts_s, ts_e, sec, frac,
+        (line_s, line_e, _ok, ts_s, ts_e, sec, frac,
          serial, fs, fe, body_s, execve, ival, iok, scode, st_s, st_e, st_field,
          st_code) = scanned  # fmt: skip
         a_line, a_index, a_piece, a_s, a_e = _scan.scan_execve_args(
@@ -460,13 +460,18 @@ class ScanFront(Front):
         self._arg_rec = pos_of_line[a_line]
         self._arg_index, self._arg_piece, self._arg_s, self._arg_e = a_index, a_piece, a_s, a_e
 
-    def _scan(self, data: bytes) -> tuple[np.ndarray, ...]:
+    def _scan(
+        self, data: bytes, n_lines: int, line_ends: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
         _scan = _scanner()
         self._buf = np.frombuffer(data, np.uint8)
+        if line_ends is None:
+            line_ends = _scan.line_ends(self._buf, n_lines)
         return _scan.scan(  # type: ignore[no-any-return]
-            self._buf, _scan.FIELD_TABLE, _scan.FIELD_NAME_BYTES, _scan.FIELD_NAME_OFFSETS,
-            _scan.LIT_NODE, _scan.LIT_TYPE, _scan.LIT_MSG, _scan.LIT_EXECVE, _scan.FIELD_KINDS,
-            _scan.TYPE_LITS, _scan.TYPE_LENS, _scan.TYPE_NEED_FIELDS,
+            self._buf, line_ends, _scan.FIELD_TABLE, _scan.FIELD_NAME_BYTES,
+            _scan.FIELD_NAME_OFFSETS, _scan.LIT_NODE, _scan.LIT_TYPE, _scan.LIT_MSG,
+            _scan.LIT_EXECVE, _scan.FIELD_KINDS, _scan.TYPE_LITS, _scan.TYPE_LENS,
+            _scan.TYPE_NEED_FIELDS,
         )  # fmt: skip
 
     def _gather_coded(self, starts: np.ndarray, ends: np.ndarray) -> Coded:
@@ -484,21 +489,15 @@ class ScanFront(Front):
         order of their first occurrence in the block.
         """
         _scan = _scanner()
-        codes = self._scode[lines, _scan.FIELD_SLOTS[f]]
         if f not in self._uniques:
             ids = np.flatnonzero(self._st_field == f)  # in code order
             self._uniques[f] = (self._st_s[ids], self._st_e[ids])
         starts, ends = self._uniques[f]
-        used = np.zeros(len(starts) + 1, bool)
-        used[codes] = True  # code -1 marks the extra last slot
-        used = used[:-1]
-        renumber = np.cumsum(used) - 1
-        renumber = np.append(renumber, -1)
+        codes, keep = _scan.used_codes(self._scode, lines, _scan.FIELD_SLOTS[f], len(starts))
         data = self._data
-        keep = np.flatnonzero(used)
         uniques = [data[a:b] for a, b in zip(starts[keep].tolist(), ends[keep].tolist(),
                                              strict=True)]  # fmt: skip
-        return Coded(renumber[codes], uniques)
+        return Coded(codes, uniques)
 
     def group(self) -> tuple[np.ndarray, np.ndarray]:
         _scan = _scanner()
@@ -641,10 +640,16 @@ def _sort_order(ev: np.ndarray, index: np.ndarray, piece: np.ndarray) -> np.ndar
     return np.lexsort((piece, index, ev))
 
 
-def make_front(data: bytes, n_lines: int, *, engine: str = "auto") -> Front:
-    """The scanner front when numba is there (or asked for), else the regex front."""
+def make_front(
+    data: bytes, n_lines: int, *, engine: str = "auto", line_ends: np.ndarray | None = None
+) -> Front:
+    """The scanner front when numba is there (or asked for), else the regex front.
+
+    ``line_ends`` (where each line ends, see ``_auditd_scan.line_ends``) saves
+    the scanner a pass when the caller already has it.
+    """
     if engine == "regex" or (engine == "auto" and not scanner_available()):
         return RegexFront(data, n_lines)
     if not scanner_available():
         raise ImportError("The 'scan' parse engine needs numba: pip install 'behavemodel[fast]'.")
-    return ScanFront(data, n_lines)
+    return ScanFront(data, n_lines, line_ends)

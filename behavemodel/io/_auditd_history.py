@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from behavemodel import schema as s
+from behavemodel.io._auditd_front import _scanner
 
 __all__ = ["HistoryState", "ProcessHistory", "latest_earlier"]
 
@@ -69,6 +70,21 @@ def latest_earlier(
     out = np.full(len(query_keys), -1, np.int64)
     out[found] = sort[pos[found]]
     return out
+
+
+def _parents_and_last_rows(
+    row_keys: np.ndarray, rows: np.ndarray, query_keys: np.ndarray, queries: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`latest_earlier` of the queries, and the last row of each key (sorted).
+
+    Compiled in one pass when numba is there.
+    """
+    scan = _scanner()
+    if scan is not None:
+        return scan.latest_rows(row_keys, rows, query_keys, queries)  # type: ignore[no-any-return]
+    match = latest_earlier(row_keys, rows, query_keys, queries)
+    _, rev_first = np.unique(row_keys[::-1], return_index=True)
+    return match, np.sort(len(rows) - 1 - rev_first)
 
 
 def _take_with_extra(column: pa.Array, index: np.ndarray, extra: list[str | None]) -> pa.Array:
@@ -154,8 +170,10 @@ class ProcessHistory:
         missing = np.zeros(0, np.int64)
         extra_exe: list[str | None] = []
         extra_comm: list[str | None] = []
+        match, last_pos = _parents_and_last_rows(
+            row_keys, rows, host[queries] | ppid_v[queries], queries
+        )
         if len(queries):
-            match = latest_earlier(row_keys, rows, host[queries] | ppid_v[queries], queries)
             found = match >= 0
             source[queries[found]] = rows[match[found]]
             missing = queries[~found]
@@ -164,9 +182,6 @@ class ProcessHistory:
                 source[missing[hit]] = n + np.arange(len(extra_exe))
                 missing = missing[~hit]
         if len(rows):
-            # the last row of each key, in the order of those last rows
-            _, rev_first = np.unique(row_keys[::-1], return_index=True)
-            last_pos = np.sort(len(rows) - 1 - rev_first)
             last_rows = rows[last_pos]
             take = pa.array(last_rows, pa.int64())
             self._remember(

@@ -26,10 +26,13 @@ __all__ = [
     "gather",
     "group_events",
     "hex_at",
+    "latest_rows",
+    "line_ends",
     "parse_decimal",
     "parse_hex",
     "scan",
     "scan_execve_args",
+    "used_codes",
 ]
 
 #: Fields whose value offsets the scanner records, in column order.
@@ -202,45 +205,112 @@ def _digits(buf, p, e, limit):  # type: ignore[no-untyped-def]
     return value, q, q - p
 
 
+_ONES = np.uint64(0x0101010101010101)
+_HIGH = np.uint64(0x8080808080808080)
+_NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+
+
+@njit(cache=True, nogil=True)
+def _next_newline(buf, words, i, n):  # type: ignore[no-untyped-def]
+    """Position of the first ``\\n`` at or after ``i`` (``n`` if none).
+
+    ``words`` is ``buf`` read as little 8-byte words: a word without a newline
+    byte is passed over in one step (the "has a zero byte" bit trick on the
+    word XOR newlines), so a line costs about a step per 8 bytes.
+    """
+    while i < n and (i & 7) != 0:
+        if buf[i] == _NL:
+            return i
+        i += 1
+    if i >= n:
+        return n
+    w = i >> 3
+    n_words = words.shape[0]
+    while w < n_words:
+        v = words[w] ^ _NEWLINES
+        if (v - _ONES) & ~v & _HIGH:
+            break
+        w += 1
+    i = w << 3
+    while i < n and buf[i] != _NL:
+        i += 1
+    return i
+
+
+@njit(cache=True, nogil=True)
+def line_ends(buf, n_lines):  # type: ignore[no-untyped-def]
+    """Where each line of ``buf`` ends: its newline, or ``len(buf)`` for the last line.
+
+    ``n_lines`` is the expected number of lines (0 when unknown); it only sizes
+    the result, which grows as needed.
+    """
+    n = buf.shape[0]
+    words = buf[: n - n % 8].view(np.uint64)
+    cap = n_lines if n_lines > 0 else n // 128 + 16
+    ends = np.empty(cap, np.int64)
+    i = 0
+    line = 0
+    while True:
+        j = _next_newline(buf, words, i, n)
+        if line == cap:
+            cap *= 2
+            grown = np.empty(cap, np.int64)
+            grown[:line] = ends[:line]
+            ends = grown
+        ends[line] = j
+        line += 1
+        if j >= n:
+            return ends[:line]
+        i = j + 1
+
+
+@njit(cache=True, nogil=True)
+def _are_line_ends(buf, ends):  # type: ignore[no-untyped-def]
+    """Whether ``ends`` is what :func:`line_ends` gives for ``buf``, as far as cheap to see.
+
+    Every end but the last is a newline, in increasing order, and the last is
+    ``len(buf)``: enough for the scan to read only inside ``buf``.
+    """
+    n = buf.shape[0]
+    m = ends.shape[0]
+    if m == 0 or ends[m - 1] != n:
+        return False
+    previous = -1
+    for k in range(m - 1):
+        q = ends[k]
+        if q <= previous or q >= n or buf[q] != _NL:
+            return False
+        previous = q
+    return True
+
+
 @njit(cache=True, nogil=True)
 def scan(  # type: ignore[no-untyped-def]
-    buf, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_execve, kinds,
-    type_lits, type_lens, needs,
+    buf, ends, table, name_bytes, name_offsets, lit_node, lit_type, lit_msg, lit_execve,
+    kinds, type_lits, type_lens, needs,
 ):  # fmt: skip
     """Scan every line of ``buf``: header, field offsets and values.
 
-    Returns arrays indexed by line. ``ok[i]`` is 1 when the line has a
-    ``type=... msg=audit(SEC.FRAC:SERIAL):`` header at its start (optionally
-    after ``node=NAME ``). While a header line is hot in cache, the first value
-    of each field is decoded by ``kinds`` (:data:`FIELD_KINDS`, with two more
-    entries for the node and the record type): integers into ``ival[i, slot]``
-    / ``iok``, strings dictionary-encoded into ``scode[i, slot]`` (distinct
-    values in ``st_*``, codes per field in first-seen order), and for the
-    other fields the value's bounds into ``fs[i, slot]`` / ``fe`` (-1: absent);
-    :data:`FIELD_SLOTS` gives each field's slot. A line of a record type in
-    ``type_lits`` is read only until it has the fields ``needs`` marks for that
-    type (see :data:`TYPE_NEEDS`).
+    ``ends`` is :func:`line_ends` of ``buf`` (checked, and recomputed when it
+    does not fit). Returns arrays indexed by line. ``ok[i]`` is 1
+    when the line has a ``type=... msg=audit(SEC.FRAC:SERIAL):`` header at its
+    start (optionally after ``node=NAME ``). While a header line is hot in
+    cache, the first value of each field is decoded by ``kinds``
+    (:data:`FIELD_KINDS`, with two more entries for the node and the record
+    type): integers into ``ival[i, slot]`` / ``iok``, strings
+    dictionary-encoded into ``scode[i, slot]`` (distinct values in ``st_*``,
+    codes per field in first-seen order), and for the other fields the value's
+    bounds into ``fs[i, slot]`` / ``fe`` (-1: absent); :data:`FIELD_SLOTS`
+    gives each field's slot. A line of a record type in ``type_lits`` is read
+    only until it has the fields ``needs`` marks for that type (see
+    :data:`TYPE_NEEDS`).
     """
-    n = buf.shape[0]
-    max_lines = 1
-    for i in range(n):
-        if buf[i] == _NL:
-            max_lines += 1
+    nl_pos = ends if _are_line_ends(buf, ends) else line_ends(buf, ends.shape[0])
+    max_lines = nl_pos.shape[0]
     n_fields = name_offsets.shape[0] - 1
-    # where each line ends (a branch-free pass: every byte writes, newlines advance)
-    nl_pos = np.empty(max_lines, np.int64)
-    k_nl = 0
-    for q in range(n):
-        nl_pos[k_nl] = q
-        k_nl += buf[q] == _NL
-    nl_pos[max_lines - 1] = n
     line_s = np.empty(max_lines, np.int64)
     line_e = np.empty(max_lines, np.int64)
     ok = np.zeros(max_lines, np.uint8)
-    node_s = np.full(max_lines, -1, np.int64)
-    node_e = np.full(max_lines, -1, np.int64)
-    type_s = np.zeros(max_lines, np.int64)
-    type_e = np.zeros(max_lines, np.int64)
     ts_s = np.zeros(max_lines, np.int64)
     ts_e = np.zeros(max_lines, np.int64)
     sec = np.zeros(max_lines, np.int64)
@@ -271,6 +341,7 @@ def scan(  # type: ignore[no-untyped-def]
     # the current line's field bounds
     lf_s = np.full(n_fields + 2, -1, np.int64)
     lf_e = np.full(n_fields + 2, -1, np.int64)
+    found = np.empty(n_fields + 2, np.int64)  # the fields the current line has
     # distinct strings: (start, end, field, code, hash) of each first occurrence
     cap = n_str * max_lines + 1
     st_s = np.empty(cap, np.int64)
@@ -279,6 +350,7 @@ def scan(  # type: ignore[no-untyped-def]
     st_code = np.empty(cap, np.int64)
     st_hash = np.empty(cap, np.int64)
     counts = np.zeros(n_fields + 2, np.int64)
+    last_of = np.full(n_fields + 2, -1, np.int64)  # each field's last distinct string
     # open addressing over slots[:size]; grown in place (reassigning an array in
     # this loop would cost numba reference counting on every line)
     max_size = 1
@@ -300,23 +372,27 @@ def scan(  # type: ignore[no-untyped-def]
         line_e[line] = e
         # --- header ---
         p = i
+        node_s = -1
+        node_e = -1
+        type_s = 0
+        type_e = 0
         good = True
         if _starts_with(buf, p, e, lit_node):
             q = p + lit_node.shape[0]
             while q < e and buf[q] != _SPACE:
                 q += 1
-            node_s[line] = p + lit_node.shape[0]
-            node_e[line] = q
+            node_s = p + lit_node.shape[0]
+            node_e = q
             p = q + 1
         if not _starts_with(buf, p, e, lit_type):
             good = False
         else:
             p += lit_type.shape[0]
-            type_s[line] = p
+            type_s = p
             while p < e and buf[p] != _SPACE:
                 p += 1
-            type_e[line] = p
-            if type_e[line] == type_s[line]:
+            type_e = p
+            if type_e == type_s:
                 good = False
             p += 1
             if not _starts_with(buf, p, e, lit_msg):
@@ -356,17 +432,17 @@ def scan(  # type: ignore[no-untyped-def]
         if good:
             ok[line] = 1
             body_s[line] = p
-            if type_e[line] - type_s[line] == lit_execve.shape[0] and _starts_with(
-                buf, type_s[line], type_e[line], lit_execve
+            if type_e - type_s == lit_execve.shape[0] and _starts_with(
+                buf, type_s, type_e, lit_execve
             ):
                 execve[line] = 1
             # --- fields ---
-            lf_s[:] = -1
+            n_found = 0
             known = -1
             for t in range(type_lens.shape[0]):
                 length = type_lens[t]
-                if type_e[line] - type_s[line] == length and _bytes_equal(
-                    buf, type_s[line], type_lits[t], 0, length
+                if type_e - type_s == length and _bytes_equal(
+                    buf, type_s, type_lits[t], 0, length
                 ):
                     known = t
                     break
@@ -429,20 +505,27 @@ def scan(  # type: ignore[no-untyped-def]
                     if lf_s[fid] < 0:
                         lf_s[fid] = vs
                         lf_e[fid] = ve
+                        found[n_found] = fid
+                        n_found += 1
                         if known >= 0 and needs[known, fid]:
                             wanted -= 1
                             if wanted == 0:
                                 break
             # --- values, while the line is in cache ---
-            lf_s[n_fields] = node_s[line]
-            lf_e[n_fields] = node_e[line]
-            lf_s[n_fields + 1] = type_s[line]
-            lf_e[n_fields + 1] = type_e[line]
-            for f in range(n_fields + 2):
+            if node_s >= 0:
+                lf_s[n_fields] = node_s
+                lf_e[n_fields] = node_e
+                found[n_found] = n_fields
+                n_found += 1
+            lf_s[n_fields + 1] = type_s
+            lf_e[n_fields + 1] = type_e
+            found[n_found] = n_fields + 1
+            n_found += 1
+            for m in range(n_found):
+                f = found[m]
                 vs = lf_s[f]
-                if vs < 0:
-                    continue
                 ve = lf_e[f]
+                lf_s[f] = -1  # ready for the next line
                 kind = kinds[f]
                 k = slot_of[f]
                 if kind == KIND_NONE:
@@ -453,21 +536,32 @@ def scan(  # type: ignore[no-untyped-def]
                 elif kind == KIND_HEX:
                     ival[line, k], iok[line, k] = hex_at(buf, vs, ve)
                 else:
-                    h = _hash(buf, vs, ve, f)
-                    g, at = _find(buf, vs, ve, h, f, slots, size, st_s, st_e, st_field, st_hash)
-                    if g < 0:
-                        g = n_st
-                        st_s[g] = vs
-                        st_e[g] = ve
-                        st_field[g] = f
-                        st_hash[g] = h
-                        st_code[g] = counts[f]
-                        counts[f] += 1
-                        slots[at] = g
-                        n_st += 1
-                        if 2 * n_st > size:
-                            size *= 2
-                            _rehash(slots, size, st_hash, n_st)
+                    # most values repeat the field's previous one (same node, arch,
+                    # user...): compare with it before hashing
+                    g = last_of[f]
+                    if (
+                        g < 0
+                        or st_e[g] - st_s[g] != ve - vs
+                        or not _bytes_equal(buf, st_s[g], buf, vs, ve - vs)
+                    ):
+                        h = _hash(buf, vs, ve, f)
+                        g, at = _find(
+                            buf, vs, ve, h, f, slots, size, st_s, st_e, st_field, st_hash
+                        )
+                        if g < 0:
+                            g = n_st
+                            st_s[g] = vs
+                            st_e[g] = ve
+                            st_field[g] = f
+                            st_hash[g] = h
+                            st_code[g] = counts[f]
+                            counts[f] += 1
+                            slots[at] = g
+                            n_st += 1
+                            if 2 * n_st > size:
+                                size *= 2
+                                _rehash(slots, size, st_hash, n_st)
+                        last_of[f] = g
                     scode[line, k] = st_code[g]
         line += 1
         i = j + 1
@@ -475,10 +569,6 @@ def scan(  # type: ignore[no-untyped-def]
         line_s,
         line_e,
         ok,
-        node_s,
-        node_e,
-        type_s,
-        type_e,
         ts_s,
         ts_e,
         sec,
@@ -496,6 +586,77 @@ def scan(  # type: ignore[no-untyped-def]
         st_field[:n_st],
         st_code[:n_st],
     )
+
+
+@njit(cache=True, nogil=True)
+def latest_rows(row_keys, rows, query_keys, queries):  # type: ignore[no-untyped-def]
+    """Process history of one table in a pass: ``latest_earlier`` and the last row per key.
+
+    ``rows`` and ``queries`` are increasing positions. Returns, for each query,
+    the index in ``rows`` of the latest row strictly before it with the same
+    key (-1: none), and the index of the last row of each distinct key, in
+    increasing order.
+    """
+    m = row_keys.shape[0]
+    size = 1
+    while size < 2 * m + 2:
+        size *= 2
+    mask = size - 1
+    slot_row = np.full(size, -1, np.int64)  # latest row index of the key in the slot
+    match = np.full(queries.shape[0], -1, np.int64)
+    a = 0
+    for b in range(queries.shape[0]):
+        while a < m and rows[a] < queries[b]:
+            _remember_row(row_keys, a, slot_row, mask)
+            a += 1
+        key = query_keys[b]
+        at = (key * -7046029254386353131) & mask
+        while slot_row[at] >= 0:
+            if row_keys[slot_row[at]] == key:
+                match[b] = slot_row[at]
+                break
+            at = (at + 1) & mask
+    while a < m:
+        _remember_row(row_keys, a, slot_row, mask)
+        a += 1
+    last = np.sort(slot_row[slot_row >= 0])
+    return match, last
+
+
+@njit(cache=True, nogil=True)
+def _remember_row(row_keys, a, slot_row, mask):  # type: ignore[no-untyped-def]
+    key = row_keys[a]
+    at = (key * -7046029254386353131) & mask
+    while slot_row[at] >= 0 and row_keys[slot_row[at]] != key:
+        at = (at + 1) & mask
+    slot_row[at] = a
+
+
+@njit(cache=True, nogil=True)
+def used_codes(scode, lines, slot, n_codes):  # type: ignore[no-untyped-def]
+    """The codes ``scode[lines, slot]`` renumbered to the ones used there.
+
+    Codes keep their order (the first-seen order of the block); -1 (absent)
+    stays -1. Returns (new code per line, old code of each new code).
+    """
+    m = lines.shape[0]
+    new_of = np.full(n_codes, -1, np.int64)
+    for k in range(m):
+        c = scode[lines[k], slot]
+        if c >= 0:
+            new_of[c] = 0
+    kept = np.empty(n_codes, np.int64)
+    n_kept = 0
+    for c in range(n_codes):
+        if new_of[c] == 0:
+            new_of[c] = n_kept
+            kept[n_kept] = c
+            n_kept += 1
+    codes = np.empty(m, np.int64)
+    for k in range(m):
+        c = scode[lines[k], slot]
+        codes[k] = new_of[c] if c >= 0 else -1
+    return codes, kept[:n_kept]
 
 
 @njit(cache=True, nogil=True)

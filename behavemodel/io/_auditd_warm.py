@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 
-from behavemodel.io._auditd import _count_lines, _line_times, iter_auditd
+from behavemodel.io._auditd import _count_lines, _line_ends, _line_times, iter_auditd
 
 _SAMPLE = (
     b"node=h type=SYSCALL msg=audit(1.000:1): arch=c000003e syscall=59 success=yes exit=0 "
@@ -33,3 +33,4 @@ for _batch in iter_auditd(io.BytesIO(_SAMPLE)):
     pass
 _line_times(_SAMPLE, _SAMPLE.count(b"\n") + 1)  # the head split of a range
 _count_lines(_SAMPLE * 1000)  # blocks are counted compiled above a size
+_line_ends(_SAMPLE * 1000, 0)  # and their lines found compiled

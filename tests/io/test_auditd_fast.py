@@ -488,3 +488,190 @@ def test_packed_sort_of_execve_tokens_equals_lexsort() -> None:
         ev, piece = rng.integers(0, 50, n), rng.integers(-1, 3, n)
         for index in (rng.integers(0, 5, n), rng.integers(0, 2**30, n)):  # packed, fallback
             assert np.array_equal(_sort_order(ev, index, piece), np.lexsort((piece, index, ev)))
+
+
+# --- line ends, read blocks, code renumbering, grouping by type ----------------------
+
+
+def _python_line_ends(data: bytes) -> list[int]:
+    return [i for i, c in enumerate(data) if c == 10] + [len(data)]
+
+
+@needs_numba
+def test_line_ends_equal_a_python_search_whatever_the_expected_count() -> None:
+    from behavemodel.io import _auditd_scan as scan
+
+    rng = random.Random(11)
+    samples = [b"", b"\n", b"\n\n", b"a\nb", bytes(range(256)) * 3]
+    samples += [
+        bytes(rng.choice(b"ab\n\x0a\x8a\x0b ") for _ in range(rng.randint(0, 90)))
+        for _ in range(500)
+    ]
+    for data in samples:
+        expected = _python_line_ends(data)
+        for offset in (0, 3):  # word reads that do not start on a word boundary
+            buf = np.frombuffer(b"x" * offset + data, np.uint8)[offset:]
+            for hint in (0, 1, len(expected), len(expected) + 7):
+                assert scan.line_ends(buf, hint).tolist() == expected
+
+
+@needs_numba
+def test_scan_recomputes_line_ends_that_do_not_fit() -> None:
+    from behavemodel.io import _auditd_scan as scan
+
+    data = (
+        b'type=CWD msg=audit(1.000:1): cwd="/"\n\n'
+        b'type=CWD msg=audit(1.000:2): cwd="/tmp"\ngarbage\n'
+    )
+    buf = np.frombuffer(data, np.uint8)
+    good = np.array(_python_line_ends(data), np.int64)
+
+    def scanned(ends: np.ndarray) -> list[Any]:
+        out = scan.scan(
+            buf, ends, scan.FIELD_TABLE, scan.FIELD_NAME_BYTES, scan.FIELD_NAME_OFFSETS,
+            scan.LIT_NODE, scan.LIT_TYPE, scan.LIT_MSG, scan.LIT_EXECVE, scan.FIELD_KINDS,
+            scan.TYPE_LITS, scan.TYPE_LENS, scan.TYPE_NEED_FIELDS,
+        )  # fmt: skip
+        return [a.tolist() for a in out]
+
+    expected = scanned(good)
+    for wrong in (good[:-1], good + 1, np.zeros(0, np.int64), good[::-1].copy()):
+        assert scanned(np.ascontiguousarray(wrong)) == expected
+
+
+@needs_numba
+def test_used_codes_equal_renumbering_with_numpy() -> None:
+    from behavemodel.io import _auditd_scan as scan
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        n_codes = int(rng.integers(0, 40))
+        scode = rng.integers(-1, max(n_codes, 1), size=(60, 3)).astype(np.int32)
+        if n_codes == 0:
+            scode[:] = -1
+        lines = rng.choice(60, size=int(rng.integers(0, 60)), replace=False).astype(np.int64)
+        codes = scode[lines, 1].astype(np.int64)
+        used = np.zeros(n_codes + 1, bool)
+        used[codes] = True
+        used = used[:-1]
+        renumber = np.append(np.cumsum(used) - 1, -1)
+        got_codes, kept = scan.used_codes(scode, lines, 1, n_codes)
+        assert got_codes.tolist() == renumber[codes].tolist()
+        assert kept.tolist() == np.flatnonzero(used).tolist()
+
+
+@pytest.mark.parametrize("n_codes", [1, 7, 256, 300])
+def test_stable_order_equals_a_stable_argsort(n_codes: int) -> None:
+    codes = np.random.default_rng(n_codes).integers(0, n_codes, 5000)
+    expected = np.argsort(codes, kind="stable")
+    assert np.array_equal(chunk._stable_order(codes, n_codes), expected)
+
+
+def _log_with_long_lines(n: int) -> bytes:
+    lines = []
+    for i in range(1, n + 1):
+        lines.append(f'type=CWD msg=audit(1700000000.{i % 1000:03d}:{i}): cwd="/d{i}"')
+        if i % 97 == 0:  # longer than the reads below
+            lines.append(
+                f"type=USER_CMD msg=audit(1700000000.{i % 1000:03d}:{i}): cmd=" + "6C" * 6000
+            )
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("chunk_bytes", [1000, 4096, 100_000, 1 << 20])
+def test_reads_give_the_lines_and_line_ends_of_their_block(
+    tmp_path: Path, chunk_bytes: int
+) -> None:
+    data = _log_with_long_lines(3000)
+    path = tmp_path / "audit.log"
+    path.write_bytes(data)
+    with open(path, "rb") as fh:
+        reads = list(reader._iter_reads(fh, 0, [str(path)], chunk_bytes))
+    carry = LineBlock(
+        b"type=EOE msg=audit(1.0:1): \nx", np.zeros(2, np.int32), np.array([5, 9]), []
+    )
+    texts = []
+    line = 1
+    with_ends = 0
+    for k, read in enumerate(reads):
+        assert read.first_line == line
+        block = read.block(carry if k % 2 else None)
+        if k % 2:
+            assert block.data.startswith(carry.data + b"\n")
+            assert block.line_no[:2].tolist() == [5, 9]
+            texts.append(block.data[len(carry.data) + 1 :])
+        else:
+            texts.append(block.data)
+        assert block.n_lines == block.data.count(b"\n") + 1
+        assert block.line_no[-read.n_lines :].tolist() == list(range(line, line + read.n_lines))
+        if block.line_ends is not None:
+            assert block.line_ends.tolist() == _python_line_ends(block.data)
+            with_ends += 1
+        line += read.n_lines
+    assert b"\n".join(texts) + b"\n" == data
+    if scanner_available() and chunk_bytes > 1 << 16:  # large reads: lines found compiled
+        assert with_ends >= max(1, len(reads) - 1)  # (a short last read may be counted)
+
+
+def test_reads_are_the_same_blocks_from_any_file_object(tmp_path: Path) -> None:
+    data = _log_with_long_lines(1500)
+    path = tmp_path / "audit.log"
+    path.write_bytes(data)
+    for chunk_bytes in (1000, 50_000):
+        with open(path, "rb") as fh:
+            from_file = [r.block().data for r in reader._iter_reads(fh, 0, [], chunk_bytes)]
+        from_memory = [
+            r.block().data for r in reader._iter_reads(io.BytesIO(data), 0, [], chunk_bytes)
+        ]
+        assert from_file == from_memory
+
+
+def test_generic_records_of_a_block_equal_one_type_at_a_time() -> None:
+    """Reading every generic record type of a block at once changes nothing."""
+    rng = random.Random(9)
+    types = ["USER_LOGIN", "AVC", "USER_START", "CRYPTO_SESSION", "USER_ACCT", "ANOM_ABEND"]
+    n = 400
+    bodies = {t: [rng.choice(_USER_BODIES) for _ in range(rng.randint(1, 60))] for t in types}
+    rows_of = {}
+    start = 0
+    for t in types:
+        rows_of[t] = np.arange(start, start + len(bodies[t]))
+        start += len(bodies[t])
+    all_bodies = [b for t in types for b in bodies[t]]
+
+    class _Front:
+        def generic_fields(self, rows: np.ndarray) -> dict[bytes, Any]:
+            return generic_columns([all_bodies[i] for i in rows.tolist()])
+
+    ev_of_row = np.array([rng.randrange(n) for _ in all_bodies], dtype=np.int64)
+    expected, got = chunk._Events(n), chunk._Events(n)
+    for t in types:
+        rows = rows_of[t]
+        chunk._fill_generic(expected, ev_of_row[rows], generic_columns(bodies[t]), t)
+    generic = chunk._GenericRecords(_Front(), rows_of)  # type: ignore[arg-type]
+    for t in types:
+        generic.fill(got, ev_of_row[rows_of[t]], t)
+    assert expected.obj.keys() == got.obj.keys()
+    for name, values in expected.obj.items():
+        assert values.tolist() == got.obj[name].tolist(), name
+    for name, (values, valid) in expected.ints.items():
+        assert np.array_equal(valid, got.ints[name][1]), name
+        assert np.array_equal(values, got.ints[name][0]), name
+
+
+@needs_numba
+def test_compiled_history_pass_equals_latest_earlier_and_unique() -> None:
+    from behavemodel.io import _auditd_scan as scan
+
+    rng = np.random.default_rng(21)
+    for _ in range(200):
+        n = int(rng.integers(0, 120))
+        rows = np.flatnonzero(rng.random(n) < 0.7)
+        queries = np.flatnonzero(rng.random(n) < 0.6)
+        keys = rng.integers(-3, 6, size=len(rows)) * (1 << 40) + rng.integers(0, 4, len(rows))
+        query_keys = rng.integers(-3, 6, size=len(queries)) * (1 << 40)
+        query_keys += rng.integers(0, 4, len(queries))
+        match, last = scan.latest_rows(keys, rows, query_keys, queries)
+        assert match.tolist() == latest_earlier(keys, rows, query_keys, queries).tolist()
+        _, rev_first = np.unique(keys[::-1], return_index=True)
+        assert last.tolist() == np.sort(len(rows) - 1 - rev_first).tolist()
