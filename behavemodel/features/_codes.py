@@ -70,6 +70,9 @@ def encode(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
     indices = column.indices
+    if len(indices) and indices.null_count == len(indices):  # no value: no pass over the rows
+        _, values = recode(np.empty(0, dtype=np.int32), to_string_array(column.dictionary), None)
+        return np.full(len(indices), -1, dtype=np.int32), values
     if indices.null_count:
         if _loops.COMPILED:
             codes = np.empty(
@@ -272,6 +275,11 @@ class ColumnCodes:
         if found is None:
             found = self._encoded[name] = encode(self.table.column(name))
         return found
+
+    def all_null(self, name: str) -> bool:
+        """Whether every event has a null in ``name`` (so all its codes are ``-1``)."""
+        column = self.table.column(name)
+        return len(column) > 0 and column.null_count == len(column)
 
     def complete(self, name: str) -> bool:
         """Whether no event has a null in ``name`` (so its codes hold no ``-1``).

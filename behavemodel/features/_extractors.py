@@ -464,17 +464,35 @@ class Extractor:
         columns = columns if columns is not None else ColumnCodes(table)
         keep = np.ones(table.num_rows, dtype=bool)
         if self.event_types:
-            codes, _ = columns(schema.EVENT_TYPE)
-            and_lookup(keep, codes, _member(columns, schema.EVENT_TYPE, self.event_types))
+            member = _member(columns, schema.EVENT_TYPE, self.event_types)
+            _and_column(keep, columns, schema.EVENT_TYPE, member)
         if self.successful_only:
             keep &= _successful(columns)
         for column, allowed in self.where:
-            codes, _ = columns(column)
-            and_lookup(keep, codes, _member(columns, column, allowed))
+            _and_column(keep, columns, column, _member(columns, column, allowed))
         if self.interactive == "exclude" and schema.TTY in columns.table.column_names:
-            codes, _ = columns(schema.TTY)
-            and_lookup(keep, codes, _terminals(columns), negate=True)
+            _and_column(keep, columns, schema.TTY, _terminals(columns), negate=True)
         return keep
+
+
+def _and_column(
+    keep: np.ndarray,
+    columns: ColumnCodes,
+    column: str,
+    lookup: np.ndarray,
+    *,
+    negate: bool = False,
+) -> None:
+    """``keep &= lookup[code]`` for the codes of ``column`` (null: the last slot).
+
+    A column without any value (every event null) needs no pass over the events.
+    """
+    if columns.all_null(column):
+        if bool(lookup[-1]) == negate:
+            keep[:] = False
+        return
+    codes, _ = columns(column)
+    and_lookup(keep, codes, lookup, negate=negate)
 
 
 #: Terminal names of interactive sessions (``tty`` column).

@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 
 from behavemodel import schema
-from behavemodel.features._codes import ColumnCodes, combine_codes, encode
+from behavemodel.features._codes import _DENSE_LIMIT, ColumnCodes, combine_codes, encode
 from behavemodel.features._exceptions import FeatureConfigError
+from behavemodel.features._loops import pair_lookup
 
 __all__ = ["GroupMap"]
 
@@ -229,34 +230,72 @@ class GroupMap:
         pair_host, host_values : numpy.ndarray, pyarrow.Array
             The host of each pair, as codes into ``host_values``.
         """
-        ids, pair_hosts, pair_groups, group_values = self._pairs(columns)
-        _, host_values = columns(schema.HOST_NAME)
-        ok = (pair_groups >= 0) & (pair_hosts >= 0)
-        gh, (ug, uh) = combine_codes(
-            [pair_groups[ok], pair_hosts[ok]], [len(group_values), len(host_values)]
-        )
-        mapping = np.full(len(pair_groups) + 1, -1, dtype=np.int64)
-        mapping[np.flatnonzero(ok)] = gh
-        return mapping[ids], ug, group_values, uh, host_values
+        host_codes, host_values = columns(schema.HOST_NAME)
+        col_codes, col_values = self._group_column(columns)
+        width = len(col_values) + 1
+        size = (len(host_values) + 1) * width
+        if size > _DENSE_LIMIT:  # too many (host, column value) pairs for a dense table
+            ids, pair_hosts, pair_groups, group_values = self._pairs(columns)
+            mapping, ug, uh = _number_pairs(pair_groups, pair_hosts, group_values, host_values)
+            return np.append(mapping, -1)[ids], ug, group_values, uh, host_values
+        found: dict[str, Any] = {}
+
+        def number(pairs: np.ndarray) -> np.ndarray:
+            # ``pairs`` ascending: the (host + 1, value + 1) tuples in _pairs' order
+            pair_hosts, pair_groups, group_values = self._assign(
+                host_values, col_values, pairs // width, pairs % width
+            )
+            mapping, found["ug"], found["uh"] = _number_pairs(
+                pair_groups, pair_hosts, group_values, host_values
+            )
+            found["group_values"] = group_values
+            return mapping
+
+        pair = pair_lookup(host_codes, col_codes, width, size, number)
+        return pair, found["ug"], found["group_values"], found["uh"], host_values
+
+    def _group_column(self, columns: ColumnCodes) -> tuple[np.ndarray | None, pa.Array]:
+        """Codes and values of the group column (None and no values without one)."""
+        if self.column is not None and self.column in columns:
+            return columns(self.column)
+        return None, pa.array([], pa.string())
 
     def _pairs(self, columns: ColumnCodes) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
         """Distinct (host, group column) pairs: per-event pair ids, each pair's host and group."""
         host_codes, host_values = columns(schema.HOST_NAME)
-        if self.column is not None and self.column in columns:
-            col_codes, col_values = columns(self.column)
+        col_codes, col_values = self._group_column(columns)
+        if col_codes is not None:
             # shift by one so that null (-1) becomes code 0
             ids, (h, c) = combine_codes(
                 [host_codes + 1, col_codes + 1], [len(host_values) + 1, len(col_values) + 1]
             )
         else:
-            col_values = pa.array([], pa.string())
             ids, (h,) = combine_codes([host_codes + 1], [len(host_values) + 1])
             c = np.zeros(len(h), dtype=np.int64)
+        return (ids, *self._assign(host_values, col_values, h, c))
+
+    def _assign(
+        self, host_values: pa.Array, col_values: pa.Array, h: np.ndarray, c: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """Host and group of the distinct pairs (host code + 1 ``h``, column code + 1 ``c``)."""
         pair_hosts = _take_or_null(host_values, h - 1)
         pair_values = _take_or_null(col_values, c - 1)
         groups = self.assign(pair_hosts, pair_values)
         group_codes, group_values = encode(groups)
-        return ids, h - 1, group_codes, group_values
+        return h - 1, group_codes, group_values
+
+
+def _number_pairs(
+    pair_groups: np.ndarray, pair_hosts: np.ndarray, group_values: pa.Array, host_values: pa.Array
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Number the distinct (group, host) of the pairs: per pair its number (-1: a null)."""
+    ok = (pair_groups >= 0) & (pair_hosts >= 0)
+    gh, (ug, uh) = combine_codes(
+        [pair_groups[ok], pair_hosts[ok]], [len(group_values), len(host_values)]
+    )
+    mapping = np.full(len(pair_groups), -1, dtype=np.int64)
+    mapping[np.flatnonzero(ok)] = gh
+    return mapping, ug, uh
 
 
 def _take_or_null(values: pa.Array, codes: np.ndarray) -> pa.Array:

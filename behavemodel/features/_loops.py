@@ -9,13 +9,14 @@ loops (:mod:`behavemodel.models._kernels`) share :func:`_jit`.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["COMPILED", "and_lookup", "fill_codes", "integer_codes"]
+__all__ = ["COMPILED", "and_lookup", "fill_codes", "integer_codes", "pair_lookup"]
 
 #: Whether the compiled loops are used: numba is installed (``pip install
 #: 'behavemodel[fast]'``). It is imported, and the loops loaded from numba's
@@ -37,10 +38,24 @@ def _jit(function: Any) -> Any:
 def _fill_loop(
     data: np.ndarray, bitmap: np.ndarray, offset: int, out: np.ndarray
 ) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
-    for i in range(out.shape[0]):
+    n = out.shape[0]
+    i = 0
+    while i < n and (i + offset) & 7:  # single values up to a bitmap byte boundary
         j = i + offset
         valid = (bitmap[j >> 3] >> (j & 7)) & 1  # no branch: nulls are not predictable
         out[i] = data[i] * valid + (valid - 1)
+        i += 1
+    while i + 8 <= n:  # then eight values per bitmap byte (unrolled, vectorised)
+        byte = np.int32(bitmap[(i + offset) >> 3])
+        for q in range(8):
+            valid = (byte >> q) & 1
+            out[i + q] = data[i + q] * valid + (valid - 1)
+        i += 8
+    while i < n:
+        j = i + offset
+        valid = (bitmap[j >> 3] >> (j & 7)) & 1
+        out[i] = data[i] * valid + (valid - 1)
+        i += 1
 
 
 def _buffer(array: pa.Array, dtype: Any) -> np.ndarray:
@@ -104,10 +119,24 @@ def _present_loop(
             present[data[i] - low] = True
         return
     last = present.shape[0] - 1  # nulls mark the spare last slot
-    for i in range(data.shape[0]):
+    n = data.shape[0]
+    i = 0
+    while i < n and (i + offset) & 7:  # single values up to a bitmap byte boundary
         j = i + offset
         valid = (bitmap[j >> 3] >> (j & 7)) & 1
         present[(data[i] - low) * valid + (1 - valid) * last] = True
+        i += 1
+    while i + 8 <= n:  # then eight values per bitmap byte
+        byte = np.int64(bitmap[(i + offset) >> 3])
+        for q in range(8):
+            valid = (byte >> q) & 1
+            present[(data[i + q] - low) * valid + (1 - valid) * last] = True
+        i += 8
+    while i < n:
+        j = i + offset
+        valid = (bitmap[j >> 3] >> (j & 7)) & 1
+        present[(data[i] - low) * valid + (1 - valid) * last] = True
+        i += 1
 
 
 def _rank_loop(
@@ -117,10 +146,24 @@ def _rank_loop(
         for i in range(data.shape[0]):
             out[i] = rank[data[i] - low]
         return
-    for i in range(data.shape[0]):
+    n = data.shape[0]
+    i = 0
+    while i < n and (i + offset) & 7:  # single values up to a bitmap byte boundary
         j = i + offset
         valid = (bitmap[j >> 3] >> (j & 7)) & 1
         out[i] = rank[(data[i] - low) * valid] * valid + (valid - 1)
+        i += 1
+    while i + 8 <= n:  # then eight values per bitmap byte
+        byte = np.int64(bitmap[(i + offset) >> 3])
+        for q in range(8):
+            valid = (byte >> q) & 1
+            out[i + q] = rank[(data[i + q] - low) * valid] * valid + (valid - 1)
+        i += 8
+    while i < n:
+        j = i + offset
+        valid = (bitmap[j >> 3] >> (j & 7)) & 1
+        out[i] = rank[(data[i] - low) * valid] * valid + (valid - 1)
+        i += 1
 
 
 def integer_codes(
@@ -217,3 +260,61 @@ def and_lookup(
     if negate:
         np.invert(hit, out=hit)
     keep &= hit
+
+
+def _pair_mark_loop(
+    first: np.ndarray, second: np.ndarray, width: int, seen: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    for i in range(first.shape[0]):
+        seen[(first[i] + 1) * width + second[i] + 1] = True
+
+
+def _pair_take_loop(
+    first: np.ndarray, second: np.ndarray, width: int, table: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    for i in range(first.shape[0]):
+        out[i] = table[(first[i] + 1) * width + second[i] + 1]
+
+
+def pair_lookup(
+    first: np.ndarray,
+    second: np.ndarray | None,
+    width: int,
+    size: int,
+    number: Callable[[np.ndarray], np.ndarray],
+    *,
+    compiled: bool | None = None,
+) -> np.ndarray:
+    """Per row, a number for its pair of codes: two passes over the rows, no temporary.
+
+    The pair of codes ``a, b`` (``-1``: null) is ``(a + 1) * width + b + 1``
+    (``second`` None: ``a + 1``), below ``size``. The first pass marks the
+    pairs present; ``number(pairs)`` gets them ascending and returns their
+    numbers (int64, one each); the second pass gives every row its pair's number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.features._loops import pair_lookup
+    >>> pair_lookup(np.array([0, 1, 0, -1]), np.array([2, -1, 2, 0]), 4, 12,
+    ...             lambda pairs: pairs * 10)
+    array([70, 80, 70, 10])
+    """
+    use = COMPILED if compiled is None else compiled
+    seen = np.zeros(size, dtype=np.bool_)
+    if second is None:
+        code = first.astype(np.int64) + 1
+        seen[code] = True
+    elif use and len(first):
+        _jit(_pair_mark_loop)(first, second, int(width), seen)
+    else:
+        code = (first.astype(np.int64) + 1) * width + second + 1
+        seen[code] = True
+    pairs = np.flatnonzero(seen)
+    table = np.full(size, -1, dtype=np.int64)
+    table[pairs] = number(pairs)
+    if second is not None and use and len(first):
+        out = np.empty(len(first), dtype=np.int64)
+        _jit(_pair_take_loop)(first, second, int(width), table, out)
+        return out
+    return table[code]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -279,9 +279,12 @@ def observe(
     extractors: Sequence[Extractor],
     normaliser: PathNormaliser,
     codes: EventCodes,
-) -> list[KeyedEvents]:
-    """Apply each extractor: filter, build key codes, drop events with a null key."""
-    out = []
+) -> Iterator[KeyedEvents]:
+    """Apply each extractor: filter, build key codes, drop events with a null key.
+
+    The extractors' events come one at a time, so that a caller can count the
+    first feature's while the next one's are being selected.
+    """
     columns = codes.columns
     if columns.table is not table:
         columns = ColumnCodes(table)
@@ -316,8 +319,7 @@ def observe(
         if keep is not None:
             rows = rows[keep]
             part_codes = [c[keep] for c in part_codes]
-        out.append(KeyedEvents(extractor, rows, part_codes, part_values, selected, keep))
-    return out
+        yield KeyedEvents(extractor, rows, part_codes, part_values, selected, keep)
 
 
 def display_keys(extractor: Extractor, keys: pa.Array) -> pa.Array:

@@ -9,6 +9,7 @@ the statistics table.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,13 +19,12 @@ import pyarrow.compute as pc
 from behavemodel.features._codes import _DENSE_LIMIT, combine_codes
 from behavemodel.features._observe import EventCodes, KeyedEvents, join_parts
 from behavemodel.models import _kernels
-from behavemodel.models._kernels import Counts, count_cells
+from behavemodel.models._kernels import Counts, count_cells, fold_codes
 
 __all__ = [
     "Piece",
     "Selection",
     "count",
-    "count_index",
     "dense",
     "permute_runs",
     "ranks",
@@ -35,20 +35,30 @@ __all__ = [
 _RANK_LIMIT = 2.0**62
 
 
-@dataclass
 class Selection:
-    """Per-event values gathered once for a set of rows and shared by features."""
+    """The pair, time and bucket of some events, gathered on first use and shared by features.
 
-    rows: np.ndarray | None  # None: every event
-    pair: np.ndarray
-    time: np.ndarray
-    bucket: np.ndarray
+    ``rows`` None selects every event. Features counted on two threads may ask at
+    once: the values are gathered once.
+    """
 
-    @classmethod
-    def gather(cls, codes: EventCodes, bucket: np.ndarray, rows: np.ndarray | None) -> Selection:
-        if rows is None:
-            return cls(None, codes.pair, codes.time, bucket)
-        return cls(rows, codes.pair[rows], codes.time[rows], bucket[rows])
+    def __init__(self, codes: EventCodes, bucket: np.ndarray, rows: np.ndarray | None) -> None:
+        self.rows = rows
+        self._codes = codes
+        self._bucket = bucket
+        self._lock = threading.Lock()
+        self._values: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per selected event: its (group, host) pair, time and bucket."""
+        with self._lock:
+            if self._values is None:
+                codes, bucket, rows = self._codes, self._bucket, self.rows
+                if rows is None:
+                    self._values = (codes.pair, codes.time, bucket)
+                else:
+                    self._values = (codes.pair[rows], codes.time[rows], bucket[rows])
+            return self._values
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,8 @@ class Piece:
 
     Row ``i`` is the (group, host) pair ``pair[i]`` with key components
     ``parts[j][i]`` (codes into ``part_values[j]``). Runs of consecutive buckets
-    are sorted by owner row, then start.
+    are sorted by owner row, then start; their buckets count from the batch's
+    first bucket (:func:`permute_runs` shifts them).
     """
 
     pair: np.ndarray
@@ -71,9 +82,7 @@ class Piece:
     run_end: np.ndarray
 
     @classmethod
-    def of(
-        cls, unique: list[np.ndarray], part_values: list[pa.Array], counts: Counts, origin: int
-    ) -> Piece:
+    def of(cls, unique: list[np.ndarray], part_values: list[pa.Array], counts: Counts) -> Piece:
         """A piece from the (pair, key components) codes of ``counts``' rows."""
         return cls(
             unique[0],
@@ -83,8 +92,8 @@ class Piece:
             counts.first,
             counts.last,
             counts.run_owner,
-            counts.run_start + origin,
-            counts.run_end + origin,
+            counts.run_start,
+            counts.run_end,
         )
 
     def keys(self) -> pa.Array:
@@ -99,14 +108,13 @@ def count(
     keyed: KeyedEvents | None,
     n_pairs: int,
     bucket_size: int,
-    bucket_origin: int,
 ) -> Piece:
     """Events, first/last time and bucket runs per (pair, key) of the selected events.
 
     ``keyed`` None counts the coverage rows (no key); otherwise ``selection``
     holds the rows ``keyed.selected``.
     """
-    pair, time, bucket = selection.pair, selection.time, selection.bucket
+    pair, time, bucket = selection.values()
     parts: list[np.ndarray] = []
     part_values: list[pa.Array] = []
     if keyed is not None:
@@ -116,14 +124,14 @@ def count(
     sizes = [max(n_pairs, 1), *(max(len(v), 1) for v in part_values)]
     if dense(sizes, len(pair)):
         # a small code space: the mixed-radix code itself numbers the combinations
-        index = np.array(pair, dtype=np.int64)
-        for part, size in zip(parts, sizes[1:], strict=True):
-            index *= size
-            index += part
-        return count_index(index, sizes, part_values, time, bucket, bucket_size, bucket_origin)
+        index = pair  # only read: no copy for the coverage rows
+        for i, (part, size) in enumerate(zip(parts, sizes[1:], strict=True)):
+            index = fold_codes(index, part, size, out=index if i else None)
+        counts = count_cells(index, _product(sizes), time, bucket, bucket_size)
+        return Piece.of(_digits(counts.codes, sizes), part_values, counts)
     ids, unique = combine_codes([pair, *parts], sizes)
     counts = count_cells(ids, len(unique[0]), time, bucket, bucket_size)
-    return Piece.of(unique, part_values, counts, bucket_origin)
+    return Piece.of(unique, part_values, counts)
 
 
 def dense(sizes: list[int], n: int) -> bool:
@@ -131,24 +139,19 @@ def dense(sizes: list[int], n: int) -> bool:
     return float(np.prod([float(x) for x in sizes])) <= max(_DENSE_LIMIT, n)
 
 
-def count_index(
-    index: np.ndarray,
-    sizes: list[int],
-    part_values: list[pa.Array],
-    time: np.ndarray,
-    bucket: np.ndarray,
-    bucket_size: int,
-    bucket_origin: int,
-) -> Piece:
-    """:func:`count` for events given as mixed-radix codes of (pair, key components)."""
-    counts = count_cells(index, int(np.prod(sizes)), time, bucket, bucket_size)
-    unique, rest = [], counts.codes
+def _product(sizes: list[int]) -> int:
+    return int(np.prod(sizes, dtype=np.int64))
+
+
+def _digits(index: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    """Split mixed-radix codes in ``sizes`` into their digits, the first one first."""
+    digits, rest = [], index
     for size in reversed(sizes[1:]):
-        unique.append(rest % size)
+        digits.append(rest % size)
         rest = rest // size
-    unique.append(rest)
-    unique.reverse()
-    return Piece.of(unique, part_values, counts, bucket_origin)
+    digits.append(rest)
+    digits.reverse()
+    return digits
 
 
 def ranks(values: pa.Array) -> np.ndarray:
@@ -188,22 +191,30 @@ def tuple_ranks(parts: list[np.ndarray], part_values: list[pa.Array]) -> np.ndar
 
 
 def permute_runs(
-    owner: np.ndarray, start: np.ndarray, end: np.ndarray, n: int, order: np.ndarray
+    runs: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    order: np.ndarray,
+    shift: int = 0,
 ) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """Reorder runs grouped by owner row so that row ``order[i]`` becomes row ``i``.
+    """Reorder runs grouped by row so that row ``order[i]`` becomes row ``i``.
 
-    ``owner`` must be sorted. Returns the list offsets (int32) of the new rows
-    and the run starts and ends in the new order.
+    Row ``j`` owns ``runs[j]`` runs, stored after those of the rows before it.
+    Returns the list offsets (int32) of the new rows and the run starts and
+    ends in the new order, plus ``shift``.
     """
-    counts = np.bincount(owner, minlength=n)
+    n = len(runs)
     old = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=old[1:])
-    moved = counts[order]
+    np.cumsum(runs, out=old[1:])
+    moved = runs[order]
     new = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(moved, out=new[1:])
     if _kernels.COMPILED:
-        new_start, new_end = _kernels.move_runs(old, new, order, start, end)
+        new_start, new_end = _kernels.move_runs(old, new, order, start, end, shift)
         return pa.array(new, pa.int32()), new_start, new_end
     gather = np.repeat(old[:-1][order] - new[:-1], moved)
     gather += np.arange(len(gather), dtype=np.int64)
-    return pa.array(new, pa.int32()), start[gather], end[gather]
+    new_start, new_end = start[gather], end[gather]
+    new_start += shift
+    new_end += shift
+    return pa.array(new, pa.int32()), new_start, new_end

@@ -23,6 +23,7 @@ __all__ = [
     "apply_scores",
     "count_cells",
     "fill_codes",
+    "fold_codes",
     "integer_codes",
     "mark_pairs",
     "move_runs",
@@ -190,7 +191,7 @@ def _count_loop(
     n_buckets: int,
     limit: int,
 ) -> Any:  # pragma: no cover - compiled by numba; its numpy twin is tested
-    slot = np.full(size, -1, dtype=np.int64)
+    slot = np.full(size, -1, dtype=np.int32)
     for i in range(index.shape[0]):
         slot[index[i]] = 0
     n = 0
@@ -205,39 +206,56 @@ def _count_loop(
     for c in range(size):
         if slot[c] >= 0:
             codes[slot[c]] = c
-    events = np.zeros(n, dtype=np.int64)
-    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    cells = np.zeros(n * n_buckets, dtype=np.bool_)
+    # events, first and last time of a code side by side (one cache line); the cells
+    # bucket-major, so that events close in time mark cells close in memory
+    acc = np.empty(3 * n, dtype=np.int64)
+    for s in range(n):
+        acc[3 * s] = 0
+        acc[3 * s + 1] = np.iinfo(np.int64).max
+        acc[3 * s + 2] = np.iinfo(np.int64).min
+    cells = np.zeros(n_buckets * n, dtype=np.bool_)
     for i in range(index.shape[0]):
         s = slot[index[i]]
-        events[s] += 1
+        a = 3 * s
+        acc[a] += 1
         t = time[i]
-        if t < first[s]:
-            first[s] = t
-        if t > last[s]:
-            last[s] = t
-        cells[s * n_buckets + bucket[i]] = True
-    runs = 0
+        if t < acc[a + 1]:
+            acc[a + 1] = t
+        if t > acc[a + 2]:
+            acc[a + 2] = t
+        cells[bucket[i] * n + s] = True
+    # runs, sorted by code then start. First how many, counted along the bucket-major
+    # cells (a run starts at a cell set after one that is not; no branch); then the
+    # runs themselves, in order, from blocks of 64 codes turned code-major in a buffer
+    starts = np.zeros(n, dtype=np.int64)
     for s in range(n):
-        base = s * n_buckets
-        for b in range(n_buckets):
-            if cells[base + b] and (b == 0 or not cells[base + b - 1]):
-                runs += 1
+        starts[s] = cells[s]
+    for b in range(1, n_buckets):
+        base = b * n
+        for s in range(n):
+            starts[s] += cells[base + s] > cells[base - n + s]
+    runs = starts.sum()
     owner = np.empty(runs, dtype=np.int64)
     start = np.empty(runs, dtype=np.int64)
     end = np.empty(runs, dtype=np.int64)
-    r = -1
-    for s in range(n):
-        base = s * n_buckets
+    block = np.empty(64 * n_buckets, dtype=np.bool_)
+    j = -1
+    for s0 in range(0, n, 64):
+        width = min(64, n - s0)
         for b in range(n_buckets):
-            if cells[base + b]:
-                if b == 0 or not cells[base + b - 1]:
-                    r += 1
-                    owner[r] = s
-                    start[r] = b
-                end[r] = b
-    return True, codes, events, first, last, owner, start, end
+            base = b * n + s0
+            for k in range(width):
+                block[k * n_buckets + b] = cells[base + k]
+        for k in range(width):
+            line = k * n_buckets
+            for b in range(n_buckets):
+                if block[line + b]:
+                    if b == 0 or not block[line + b - 1]:
+                        j += 1
+                        owner[j] = s0 + k
+                        start[j] = b
+                    end[j] = b
+    return True, codes, acc[0::3].copy(), acc[1::3].copy(), acc[2::3].copy(), owner, start, end
 
 
 def count_cells(
@@ -283,7 +301,8 @@ def count_cells(
     """
     use = COMPILED if compiled is None else compiled
     n_buckets = max(int(n_buckets), 1)
-    if use and size <= max(1 << 22, len(index)):
+    # the loop numbers the codes in int32
+    if use and size <= max(1 << 22, len(index)) and size < 2**31:
         done, *found = _jit(_count_loop)(
             np.ascontiguousarray(index, dtype=np.int64),
             int(size),
@@ -295,6 +314,55 @@ def count_cells(
         if done:
             return Counts(*found)
     return _count_numpy(index, size, time, bucket, n_buckets)
+
+
+def _fold_loop(
+    first: np.ndarray, part: np.ndarray, size: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    for i in range(out.shape[0]):
+        out[i] = first[i] * size + part[i]
+
+
+def fold_codes(
+    first: np.ndarray,
+    part: np.ndarray,
+    size: int,
+    *,
+    out: np.ndarray | None = None,
+    compiled: bool | None = None,
+) -> np.ndarray:
+    """``first * size + part`` as int64: one more digit of a mixed-radix code, in one pass.
+
+    Parameters
+    ----------
+    first, part : numpy.ndarray of int
+        Codes so far, and the next digit (in ``[0, size)``), of the same length.
+    size : int
+    out : numpy.ndarray of int64, optional
+        Where to write (may be ``first`` itself); a new array by default.
+    compiled : bool, optional
+        Force the compiled loop (True) or numpy (False); default :data:`COMPILED`.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.models._kernels import fold_codes
+    >>> fold_codes(np.array([0, 1, 2]), np.array([2, 0, 1], dtype=np.int32), 3)
+    array([2, 3, 7])
+    """
+    if out is None:
+        out = np.empty(len(first), dtype=np.int64)
+    use = COMPILED if compiled is None else compiled
+    if use and len(out):
+        _jit(_fold_loop)(first, part, int(size), out)
+        return out
+    np.multiply(first, size, out=out, dtype=np.int64)
+    out += part
+    return out
 
 
 class ScoreTables(NamedTuple):
@@ -592,6 +660,7 @@ def _move_loop(
     order: np.ndarray,
     start: np.ndarray,
     end: np.ndarray,
+    shift: int,
     new_start: np.ndarray,
     new_end: np.ndarray,
 ) -> None:  # pragma: no cover - compiled by numba; permute_runs' numpy code is its twin
@@ -599,14 +668,21 @@ def _move_loop(
         source = old[order[i]]
         target = new[i]
         for j in range(new[i + 1] - target):
-            new_start[target + j] = start[source + j]
-            new_end[target + j] = end[source + j]
+            new_start[target + j] = start[source + j] + shift
+            new_end[target + j] = end[source + j] + shift
 
 
 def move_runs(
-    old: np.ndarray, new: np.ndarray, order: np.ndarray, start: np.ndarray, end: np.ndarray
+    old: np.ndarray,
+    new: np.ndarray,
+    order: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    shift: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Copy the runs of row ``order[i]`` (``old`` offsets) to row ``i`` (``new`` offsets).
+
+    ``shift`` is added to every start and end on the way.
 
     The compiled loop of :func:`behavemodel.models._count.permute_runs`, whose
     numpy code (a gather) is its twin.
@@ -627,6 +703,7 @@ def move_runs(
         np.ascontiguousarray(order, dtype=np.int64),
         np.ascontiguousarray(start, dtype=np.int64),
         np.ascontiguousarray(end, dtype=np.int64),
+        int(shift),
         new_start,
         new_end,
     )

@@ -23,6 +23,7 @@ These are pure functions over Arrow data: any engine (Dask, Spark's
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -251,24 +252,22 @@ def partial_stats(batch: Any, config: StatsConfig) -> pa.Table:
     bucket -= origin
     size = int(bucket.max()) + 1
     n_pairs = len(codes.pair_group)
-    coverage = Selection.gather(codes, bucket, None if valid.all() else np.flatnonzero(valid))
+    coverage = Selection(codes, bucket, None if valid.all() else np.flatnonzero(valid))
     # The counts release the GIL (numpy, the compiled loop): on a large batch they run
-    # on a second thread, the coverage one while the extractors select their events.
+    # on a second thread while the extractors select their events.
     with _Counting(table.num_rows) as counting:
-        counting.submit(None, count, coverage, None, n_pairs, size, origin)
+        counting.submit(None, count, coverage, None, n_pairs, size)
         del coverage
         selections: dict[int, Selection] = {}
         for keyed in observe(table, config._extractors, config._normaliser, codes):
             if len(keyed.rows):
                 selection = selections.get(id(keyed.selected))
                 if selection is None or selection.rows is not keyed.selected:
-                    selection = Selection.gather(codes, bucket, keyed.selected)
+                    selection = Selection(codes, bucket, keyed.selected)
                     selections[id(keyed.selected)] = selection
-                counting.submit(
-                    keyed.extractor.name, count, selection, keyed, n_pairs, size, origin
-                )
+                counting.submit(keyed.extractor.name, count, selection, keyed, n_pairs, size)
         pieces = counting.results()
-    return _assemble(codes, pieces)
+    return _assemble(codes, pieces, origin)
 
 
 #: Batches of at least this many events are counted on two threads.
@@ -276,9 +275,12 @@ _THREAD_ROWS = 200_000
 
 
 class _Counting:
-    """:func:`~behavemodel.models._count.count` calls, in order, on two threads for big batches.
+    """:func:`~behavemodel.models._count.count` calls, on two threads for big batches.
 
-    The pieces, and so the statistics, are the same whichever thread counts them.
+    Counts go to a second thread as they come, while this one selects the next
+    feature's events; once that is done, this thread takes the counts the other
+    has not started. The pieces, and so the statistics, are the same whichever
+    thread counts them.
     """
 
     def __init__(self, rows: int) -> None:
@@ -286,30 +288,44 @@ class _Counting:
         self.pool = (
             ThreadPoolExecutor(1, thread_name_prefix="behavemodel-count") if threads else None
         )
-        self.jobs: list[tuple[str | None, Any]] = []
+        self.jobs: list[tuple[str | None, Any, Callable[[], Piece]]] = []
 
     def __enter__(self) -> _Counting:
         return self
 
     def submit(self, feature: str | None, how: Callable[..., Piece], *args: Any) -> None:
         """Run ``how(*args)``, the piece of ``feature`` (None: coverage), here or on the pool."""
+        job = functools.partial(how, *args)
         if self.pool is None:
-            self.jobs.append((feature, how(*args)))
-        elif len(self.jobs) % 2 == 0:  # alternate: half the features on each thread
-            self.jobs.append((feature, self.pool.submit(how, *args)))
+            self.jobs.append((feature, job(), job))
         else:
-            self.jobs.append((feature, how(*args)))
+            self.jobs.append((feature, self.pool.submit(job), job))
 
     def results(self) -> list[tuple[str | None, Piece]]:
-        return [(f, p.result() if isinstance(p, Future) else p) for f, p in self.jobs]
+        """The pieces in submission order.
+
+        The counts the pool has not started run here, the last first, while the
+        pool works from the first.
+        """
+        pieces: dict[int, Piece] = {}
+        for i in reversed(range(len(self.jobs))):
+            _, piece, job = self.jobs[i]
+            if not isinstance(piece, Future):
+                pieces[i] = piece
+            elif piece.cancel():
+                pieces[i] = job()
+        return [
+            (feature, pieces[i] if i in pieces else piece.result())
+            for i, (feature, piece, _) in enumerate(self.jobs)
+        ]
 
     def __exit__(self, *exc: Any) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _assemble(codes: EventCodes, pieces: list[tuple[str | None, Piece]]) -> pa.Table:
-    """One statistics table from the pieces, in canonical order.
+def _assemble(codes: EventCodes, pieces: list[tuple[str | None, Piece]], origin: int) -> pa.Table:
+    """One statistics table from the pieces (buckets counted from ``origin``), in canonical order.
 
     The order (group, feature, key, host; nulls first) is computed on ranks in
     the small dictionaries, so no string is compared per row, and every column
@@ -322,8 +338,8 @@ def _assemble(codes: EventCodes, pieces: list[tuple[str | None, Piece]]) -> pa.T
     columns: dict[str, list[np.ndarray]] = {
         name: [] for name in ("pair", "feature", "key", "key_rank", "events", "first", "last")
     }
-    run_owner, run_start, run_end, dictionaries = [], [], [], []
-    rows = keys = 0
+    run_counts, run_start, run_end, dictionaries = [], [], [], []
+    keys = 0
     for i, (feature, piece) in enumerate(pieces):
         n = len(piece.pair)
         if feature is None:
@@ -344,10 +360,9 @@ def _assemble(codes: EventCodes, pieces: list[tuple[str | None, Piece]]) -> pa.T
             ("last", piece.last),
         ):
             columns[name].append(values)
-        run_owner.append(piece.run_owner + rows)
+        run_counts.append(np.bincount(piece.run_owner, minlength=n))
         run_start.append(piece.run_start)
         run_end.append(piece.run_end)
-        rows += n
     flat = {name: np.concatenate(values) for name, values in columns.items()}
     group = codes.pair_group[flat["pair"]]
     host = codes.pair_host[flat["pair"]]
@@ -355,11 +370,11 @@ def _assemble(codes: EventCodes, pieces: list[tuple[str | None, Piece]]) -> pa.T
     f_rank = np.where(np.array([f is None for f in names])[which], -1, feature_rank[which])
     order = _order((group_rank[group], f_rank + 1, flat["key_rank"] + 1, host_rank[host]))
     offsets, starts, ends = permute_runs(
-        np.concatenate(run_owner),
+        np.concatenate(run_counts),
         np.concatenate(run_start),
         np.concatenate(run_end),
-        rows,
         order,
+        origin,
     )
     key = flat["key"][order]
     dictionary = pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.string())

@@ -265,3 +265,19 @@ def test_combine_codes_dense_and_hashed_paths_agree() -> None:
     big_ids, (ba, bb) = combine_codes([a, b], [1 << 21, 1 << 21])  # forces factorisation
     assert np.array_equal(ba[big_ids], a) and np.array_equal(bb[big_ids], b)
     assert len(ua) == len(ba) == len(set(zip(a.tolist(), b.tolist(), strict=True)))
+
+
+@pytest.mark.parametrize("terminal", [None, "pts0"])
+def test_filters_on_a_column_without_values(terminal: str | None) -> None:
+    # a tty column that is null for every event (or a terminal for every one)
+    n = 6
+    table = pa.table(
+        {
+            "event_type": pa.array(["process_start", "net_connect"] * 3),
+            "tty": pa.array([terminal] * n, pa.string()).dictionary_encode(),
+        }
+    )
+    mask = ProcessOwners().mask(table)
+    assert mask.tolist() == [terminal is None, False] * 3
+    where = Extractor("W", keys=["process_exe"], where={"tty": [None]})
+    assert where.mask(table).tolist() == [terminal is None] * n

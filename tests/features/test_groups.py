@@ -94,3 +94,63 @@ def test_invalid_configuration() -> None:
         GroupMap.from_mapping({"web-01": ""})
     with pytest.raises(FeatureConfigError, match="'column', 'mapping' and 'pattern'"):
         GroupMap.from_dict({"kind": "regex"})
+
+
+@pytest.mark.parametrize(
+    "group_map", [GroupMap(), GroupMap.per_host(), GroupMap.from_regex(r"^([a-z]+)-")]
+)
+def test_pair_codes_dense_and_hashed_paths_agree(
+    group_map: GroupMap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from behavemodel.features import _groups as groups_module
+    from behavemodel.features._codes import ColumnCodes
+
+    rng = np.random.default_rng(2)
+    hosts = ["web-01", "web-02", "db-01", None, "bastion"]
+    groups = [None, "frontend", "orphans"]
+    table = pa.table(
+        {
+            "host_name": [hosts[i] for i in rng.integers(0, 5, 300)],
+            "host_group": [groups[i] for i in rng.integers(0, 3, 300)],
+        }
+    )
+    dense = group_map.pair_codes(ColumnCodes(table))
+    monkeypatch.setattr(groups_module, "_DENSE_LIMIT", 1)
+    hashed = group_map.pair_codes(ColumnCodes(table))
+    for a, b in zip(dense, hashed, strict=True):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a.equals(b)
+    pair, pair_group, group_values, pair_host, host_values = dense
+    assert (pair >= 0).sum() == sum(h is not None for h in table.column("host_name").to_pylist())
+    valid = pair >= 0
+    got = group_values.take(pa.array(pair_group[pair[valid]])).to_pylist()
+    assert got == [g for g, ok in zip(_groups(group_map, table), valid, strict=True) if ok]
+    assert host_values.take(pa.array(pair_host[pair[valid]])).to_pylist() == [
+        h for h, ok in zip(table.column("host_name").to_pylist(), valid, strict=True) if ok
+    ]
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("with_second", [False, True])
+def test_pair_lookup_twins_agree(compiled: bool, with_second: bool) -> None:
+    from behavemodel.features import _loops
+
+    if compiled and not _loops.COMPILED:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(3)
+    first = rng.integers(-1, 6, 500).astype(np.int32)
+    second = rng.integers(-1, 3, 500).astype(np.int32) if with_second else None
+    width = 4 if with_second else 1
+    seen: list[np.ndarray] = []
+
+    def number(pairs: np.ndarray) -> np.ndarray:
+        seen.append(pairs)
+        return np.arange(len(pairs), dtype=np.int64) * 3
+
+    out = _loops.pair_lookup(first, second, width, 7 * width, number, compiled=compiled)
+    code = (first.astype(np.int64) + 1) * width + (0 if second is None else second + 1)
+    pairs = np.unique(code)
+    np.testing.assert_array_equal(seen[0], pairs)
+    np.testing.assert_array_equal(out, np.searchsorted(pairs, code) * 3)

@@ -175,6 +175,38 @@ def test_score_events_twins_agree(seed: int, monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.parametrize("compiled", TWINS)
+def test_fill_codes_of_short_and_unaligned_arrays(compiled: bool) -> None:
+    rng = np.random.default_rng(5)
+    for length in range(0, 26):
+        for offset in range(0, 11):
+            values = rng.integers(0, 100, length + offset)
+            array = pa.array(values, pa.int32(), mask=rng.random(length + offset) < 0.5)
+            array = array.slice(offset)
+            out = np.empty(len(array), dtype=np.int32)
+            _kernels.fill_codes(array, out, compiled=compiled)
+            assert out.tolist() == [-1 if v is None else v for v in array.to_pylist()]
+
+
+@needs_numba
+def test_integer_codes_of_short_and_unaligned_arrays() -> None:
+    rng = np.random.default_rng(6)
+    for length in range(0, 26):
+        for offset in range(0, 11):
+            values = rng.integers(-50, 50, length + offset)
+            array = pa.array(values, pa.int32(), mask=rng.random(length + offset) < 0.4)
+            array = array.slice(offset)
+            compiled = np.empty(len(array), dtype=np.int32)
+            plain = np.empty(len(array), dtype=np.int32)
+            found = _kernels.integer_codes(array, compiled, 1 << 22, compiled=True)
+            expected = _kernels.integer_codes(array, plain, 1 << 22, compiled=False)
+            if expected is None:
+                assert found is None
+                continue
+            assert found is not None and found.equals(expected)
+            np.testing.assert_array_equal(compiled, plain)
+
+
+@pytest.mark.parametrize("compiled", TWINS)
 @pytest.mark.parametrize("offset", [0, 3, 13])
 def test_fill_codes(compiled: bool, offset: int) -> None:
     rng = np.random.default_rng(offset)
@@ -289,12 +321,12 @@ def test_permute_runs_twins_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     from behavemodel.models import _count
 
     rng = np.random.default_rng(3)
-    owner = np.sort(rng.integers(0, 50, 400))
+    runs = np.bincount(rng.integers(0, 50, 400), minlength=60)
     start, end = rng.integers(0, 100, 400), rng.integers(100, 200, 400)
     order = rng.permutation(60)
-    compiled = _count.permute_runs(owner, start, end, 60, order)
+    compiled = _count.permute_runs(runs, start, end, order, 7)
     monkeypatch.setattr(_kernels, "COMPILED", False)
-    plain = _count.permute_runs(owner, start, end, 60, order)
+    plain = _count.permute_runs(runs, start, end, order, 7)
     assert compiled[0].equals(plain[0])
     np.testing.assert_array_equal(compiled[1], plain[1])
     np.testing.assert_array_equal(compiled[2], plain[2])

@@ -140,6 +140,8 @@ Encoded = Callable[[pa.Array], tuple[np.ndarray, pa.Array]]
             ]
         ),
         pa.array(["q", None, "r", "q"]).slice(1),
+        pa.array([None, None, None], pa.string()),  # no value at all
+        pa.DictionaryArray.from_arrays(pa.array([None, None], pa.int32()), pa.array(["b", "a"])),
     ],
 )
 def test_encode_round_trips(column: pa.Array | pa.ChunkedArray) -> None:
@@ -160,3 +162,71 @@ def test_combine_codes_folds_and_numbers_in_lexicographic_order() -> None:
             np.testing.assert_array_equal(part[ids], column)
         tuples = sorted(set(zip(*[c.tolist() for c in columns], strict=True)))
         assert [tuple(int(p[i]) for p in parts) for i in range(len(tuples))] == tuples
+
+
+def test_encode_keeps_the_dictionary_of_a_column_without_values() -> None:
+    column = pa.DictionaryArray.from_arrays(
+        pa.array([None] * 5, pa.int32()), pa.array(["b", None, "a", "b"])
+    )
+    codes, values = encode(column)
+    assert codes.tolist() == [-1] * 5
+    assert values.to_pylist() == ["b", "a"]  # as with values: distinct, no null
+
+
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=needs_numba)])
+def test_fold_codes(compiled: bool) -> None:
+    rng = np.random.default_rng(4)
+    first = rng.integers(0, 50, 1000)
+    part = rng.integers(0, 7, 1000).astype(np.int32)
+    folded = _kernels.fold_codes(first, part, 7, compiled=compiled)
+    assert folded.dtype == np.int64
+    np.testing.assert_array_equal(folded, first * 7 + part)
+    again = _kernels.fold_codes(folded, part, 7, out=folded, compiled=compiled)
+    assert again is folded
+    np.testing.assert_array_equal(folded, (first * 7 + part) * 7 + part)
+    assert len(_kernels.fold_codes(first[:0], part[:0], 7, compiled=compiled)) == 0
+
+
+@needs_numba
+@pytest.mark.parametrize(("m", "n_codes", "n_buckets"), [(20000, 150, 130), (500, 65, 65)])
+def test_count_cells_twins_agree_across_tiles(m: int, n_codes: int, n_buckets: int) -> None:
+    # more codes and buckets than one 64 x 64 tile of the cells' transposition
+    rng = np.random.default_rng(m)
+    index = rng.integers(0, n_codes, m) * 3
+    time = rng.integers(0, 10**9, m)
+    bucket = np.minimum(rng.geometric(0.05, m) - 1, n_buckets - 1)
+    compiled = _kernels.count_cells(index, 3 * n_codes, time, bucket, n_buckets, compiled=True)
+    plain = _kernels.count_cells(index, 3 * n_codes, time, bucket, n_buckets, compiled=False)
+    for name, x, y in zip(compiled._fields, compiled, plain, strict=True):
+        np.testing.assert_array_equal(x, y, err_msg=name)
+
+
+def test_counting_runs_counts_in_order_whichever_thread_takes_them() -> None:
+    import threading
+    import time
+
+    from behavemodel.models._stats import _Counting
+
+    started = threading.Event()
+
+    def slow(i: int) -> tuple[int, str]:
+        started.set()
+        time.sleep(0.2)
+        return i, threading.current_thread().name
+
+    def fast(i: int) -> tuple[int, str]:
+        return i, threading.current_thread().name
+
+    with _Counting(10**9) as counting:
+        if counting.pool is None:
+            pytest.skip("one CPU: no second thread")
+        counting.submit(None, slow, 0)
+        started.wait()
+        for i in range(1, 4):
+            counting.submit(f"f{i}", fast, i)
+        results = counting.results()
+    assert [f for f, _ in results] == [None, "f1", "f2", "f3"]
+    assert [p[0] for _, p in results] == [0, 1, 2, 3]
+    here = threading.current_thread().name
+    assert results[0][1][1] != here
+    assert all(p[1] == here for _, p in results[1:])
