@@ -170,25 +170,112 @@ def _tty_value(raw: bytes) -> str | None:
     return text
 
 
+class _Strings:
+    """A string column of a block: per event a code into a growing value table.
+
+    Values are added a table at a time (the distinct decoded values of a
+    field, or an object array of values); a code of -1, or a value of None,
+    is an empty cell. The column becomes Arrow with one ``take`` on its table
+    instead of a conversion of one Python object per event.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.codes = np.full(n, -1, np.int64)
+        self.table: list[Any] = []
+
+    def set(
+        self,
+        idx: np.ndarray,
+        codes: np.ndarray,
+        table: list[Any],
+        *,
+        fill: bool,
+        absent: np.ndarray | None = None,
+    ) -> None:
+        """Set cells ``idx`` to ``table[codes]`` (-1: empty), only empty ones if ``fill``.
+
+        ``absent`` marks the None entries of ``table`` when the caller knows them.
+        """
+        offset = len(self.table)
+        lookup = np.arange(offset, offset + len(table) + 1, dtype=np.int64)
+        lookup[-1] = -1  # code -1 stays empty
+        if absent is None:
+            absent = np.array([value is None for value in table], bool)
+        if fill and absent.all():  # nothing to fill
+            return
+        lookup[:-1][absent] = -1
+        new = lookup[codes]
+        if fill:
+            empty = self.codes[idx] < 0
+            idx, new = idx[empty], new[empty]
+        self.codes[idx] = new
+        self.table.extend(table)
+
+    def objects(self) -> np.ndarray:
+        """The column as an object array (None where empty)."""
+        values = np.empty(len(self.table) + 1, dtype=object)
+        values[:-1] = self.table
+        values[-1] = None
+        return values[self.codes]
+
+    def arrow(self) -> pa.Array:
+        """The column as an Arrow string array."""
+        if 2 * len(self.table) > len(self.codes):  # mostly values of one event each
+            return pa.array(self.objects(), pa.string())
+        indices = pa.array(self.codes, pa.int64(), mask=self.codes < 0)
+        return pa.array(self.table, pa.string()).take(indices)
+
+
 class _Events:
     """Column buffers for the events of one block, filled by record type."""
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.obj: dict[str, np.ndarray] = {}
+        self.strings: dict[str, _Strings] = {}
         self.ints: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: EXECVE command lines as Arrow (null: none), when the front gave them so
+        self.argv: pa.Array | None = None
+
+    @property
+    def obj(self) -> dict[str, np.ndarray]:
+        """Every string column set so far, as object arrays."""
+        return {name: col.objects() for name, col in self.strings.items()}
+
+    def _column(self, name: str) -> _Strings:
+        col = self.strings.get(name)
+        if col is None:
+            col = self.strings[name] = _Strings(self.n)
+        return col
 
     def set_obj(
         self, name: str, idx: np.ndarray, values: np.ndarray, *, fill: bool = False
     ) -> None:
-        col = self.obj.get(name)
-        if col is None:
-            col = np.full(self.n, None, dtype=object)
-            self.obj[name] = col
-        if fill:  # only where still empty
-            empty = col[idx] == None  # noqa: E711 (elementwise on an object array)
-            idx, values = idx[empty], values[empty]
-        col[idx] = values
+        """Set events ``idx`` to ``values`` (only where still empty if ``fill``)."""
+        codes = np.arange(len(values), dtype=np.int64)
+        absent = values == None  # noqa: E711 (elementwise on an object array)
+        self._column(name).set(idx, codes, values.tolist(), fill=fill, absent=absent)
+
+    def set_coded(
+        self, name: str, idx: np.ndarray, raw: Coded, decoder: Any, *, fill: bool = False
+    ) -> None:
+        """Set events ``idx`` to ``decoder`` of each raw value (decoded once per distinct one)."""
+        self.set_codes(name, idx, raw.codes, [decoder(u) for u in raw.uniques], fill=fill)
+
+    def set_codes(
+        self,
+        name: str,
+        idx: np.ndarray,
+        codes: np.ndarray,
+        table: list[Any],
+        *,
+        fill: bool = False,
+    ) -> None:
+        """Set events ``idx`` to ``table[codes]`` (-1: empty)."""
+        self._column(name).set(idx, codes, table, fill=fill)
+
+    def has(self, name: str) -> bool:
+        """Whether string column ``name`` was set at all."""
+        return name in self.strings
 
     def set_int(
         self,
@@ -211,8 +298,13 @@ class _Events:
         mask[idx] = valid
 
     def get_obj(self, name: str) -> np.ndarray:
-        col = self.obj.get(name)
-        return col if col is not None else np.full(self.n, None, dtype=object)
+        col = self.strings.get(name)
+        return col.objects() if col is not None else np.full(self.n, None, dtype=object)
+
+    def arrow(self, name: str) -> pa.Array:
+        """String column ``name`` as Arrow (all null if never set)."""
+        col = self.strings.get(name)
+        return col.arrow() if col is not None else pa.nulls(self.n, pa.string())
 
     def get_int(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         entry = self.ints.get(name)
@@ -348,20 +440,23 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
             rows_of[name] = np.concatenate([rows_of[name], sel]) if name in rows_of else sel
 
     # Primary record type: SYSCALL, else the first record's type.
-    type_name_arr = np.array(type_names, dtype=object)
-    primary = type_name_arr[front.type_codes[first_kept]]
+    primary_names = [*type_names, "SYSCALL"]
+    primary = front.type_codes[first_kept].astype(np.int64)  # codes into primary_names
     arch_big_endian = np.zeros(n, bool)
     syscall_names = np.full(n, None, dtype=object)
     sys_rows = rows_of.get("SYSCALL")
     if sys_rows is not None:
-        primary[ev_of_row[sys_rows]] = "SYSCALL"
+        primary[ev_of_row[sys_rows]] = len(type_names)
         arch_big_endian, syscall_names = _fill_syscall(
             events, front, sys_rows, ev_of_row[sys_rows]
         )
     if "EXECVE" in rows_of:
         rows = rows_of["EXECVE"]
         cmd, has = front.cmdlines(rows, ev_of_row[rows], n)
-        events.set_obj("argv_cmdline", np.flatnonzero(has), cmd[has])
+        if isinstance(cmd, pa.Array):
+            events.argv = cmd
+        else:
+            events.set_obj("argv_cmdline", np.flatnonzero(has), cmd[has])
         if "PROCTITLE" in rows_of:  # the complete argv wins over the truncated title
             title_rows = rows_of["PROCTITLE"]
             rows_of["PROCTITLE"] = title_rows[~has[ev_of_row[title_rows]]]
@@ -371,41 +466,42 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
         if name in _SKIPPED_TYPES or len(rows) == 0:
             continue
         if name == "PROCTITLE":
-            events.set_obj(
-                "proctitle", ev, front.strings(rows, name, "proctitle").decode(_proctitle_value)
+            events.set_coded(
+                "proctitle", ev, front.strings(rows, name, "proctitle"), _proctitle_value
             )
         elif name == "CWD":
-            events.set_obj(s.CWD, ev, front.strings(rows, name, "cwd").decode(decode_encoded))
+            events.set_coded(s.CWD, ev, front.strings(rows, name, "cwd"), decode_encoded)
         elif name == "SOCKADDR":
-            family, address, port, port_ok = _sockaddr_columns(
-                front.strings(rows, name, "saddr"), arch_big_endian[ev]
-            )
-            events.set_obj("sock_family", ev, family)
-            events.set_obj("sock_address", ev, address)
-            events.set_int("sock_port", ev, port, port_ok)
+            addrs = _sockaddr_columns(front.strings(rows, name, "saddr"), arch_big_endian[ev])
+            events.set_codes("sock_family", ev, addrs.codes, addrs.family)
+            events.set_codes("sock_address", ev, addrs.codes, addrs.address)
+            events.set_int("sock_port", ev, addrs.port, addrs.port_ok)
         elif name == "CONTAINER_ID":
-            events.set_obj(
-                s.CONTAINER_ID, ev, front.strings(rows, name, "contid").decode(decode_plain)
-            )
+            events.set_coded(s.CONTAINER_ID, ev, front.strings(rows, name, "contid"), decode_plain)
         else:
             # Other records: fill process facts only where no SYSCALL gave them.
             generic.fill(events, ev, name)
-    event_type, direction = _classify(events, syscall_names, primary)
+    login = np.isin(primary, [k for k, t in enumerate(primary_names) if t == "USER_LOGIN"])
+    event_type, direction = _classify(events, syscall_names, login)
     if "PATH" in rows_of:
         _fill_file_paths(events, front, rows_of["PATH"], ev_of_row, event_type, syscall_names)
     tskeys = front.tskeys(first_kept)
-    nodes = front.node_codes[first_kept]
-    node_names = np.array([decode_plain(u) for u in front.node_uniques] + [None], dtype=object)
+    nodes = _Strings(n)
+    nodes.set(
+        np.arange(n),
+        front.node_codes[first_kept],
+        [decode_plain(u) for u in front.node_uniques],
+        fill=False,
+    )
     result.table = _finish(
         events,
         options,
         event_us,
-        node_names[nodes],
+        nodes,
         tskeys,
         event_type,
         direction,
-        syscall_names,
-        primary,
+        _dictionary(primary, primary_names),
     )
     if options.provenance:
         first_lines = front.line_idx[first_kept]
@@ -443,31 +539,33 @@ def _proctitle_value(raw: bytes) -> str | None:
     return join_argv(split_proctitle(value))
 
 
-def _sockaddr_columns(
-    raw: Coded, big_endian: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+@dataclass
+class _Sockaddrs:
+    """SOCKADDR records decoded: family and address as codes into value tables."""
+
+    codes: np.ndarray
+    family: list[str | None]
+    address: list[str | None]
+    port: np.ndarray
+    port_ok: np.ndarray
+
+
+def _sockaddr_columns(raw: Coded, big_endian: np.ndarray) -> _Sockaddrs:
     """SOCKADDR family, address, port and port validity per record.
 
-    The family is stored in the byte order of the arch of the record's event.
+    The family is stored in the byte order of the arch of the record's event:
+    each distinct value is decoded in the orders its records need, and a
+    record's code points at the decoding of its order.
     """
-
-    def columns(big: bool) -> tuple[np.ndarray, ...]:
-        family, address, port = decode_sockaddrs(raw.uniques, big_endian=big)
-        out = []
-        for values in (family, address):
-            table = np.empty(len(values) + 1, dtype=object)
-            table[:-1] = values
-            table[-1] = None
-            out.append(table[raw.codes])
-        ports = np.array([0 if p is None else p for p in port] + [0], np.int64)
-        valid = np.array([p is not None for p in port] + [False], bool)
-        return (*out, ports[raw.codes], valid[raw.codes])
-
-    little = columns(False)
-    if not big_endian.any():
-        return little  # type: ignore[return-value]
-    big = columns(True)
-    return tuple(np.where(big_endian, b, a) for a, b in zip(little, big, strict=True))  # type: ignore[return-value]
+    codes = np.asarray(raw.codes, np.int64)
+    family, address, port = decode_sockaddrs(raw.uniques, big_endian=False)
+    if big_endian.any():
+        big_family, big_address, big_port = decode_sockaddrs(raw.uniques, big_endian=True)
+        codes = np.where(big_endian & (codes >= 0), codes + len(raw.uniques), codes)
+        family, address, port = family + big_family, address + big_address, port + big_port
+    ports = np.array([0 if p is None else p for p in port] + [0], np.int64)
+    valid = np.array([p is not None for p in port] + [False], bool)
+    return _Sockaddrs(codes, family, address, ports[codes], valid[codes])
 
 
 def _fill_syscall(
@@ -507,20 +605,20 @@ def _fill_syscall(
         events.set_obj("socketcall_type", ev, kind)
     syscall_names = np.full(n, None, dtype=object)
     syscall_names[ev] = names
-    events.set_obj(s.SYSCALL, ev, names)
-    events.set_obj("success_raw", ev, front.strings(rows, rt, "success").decode(_unquote))
+    events.set_codes(s.SYSCALL, ev, inverse, lookup.tolist())
+    events.set_coded("success_raw", ev, front.strings(rows, rt, "success"), _unquote)
     events.set_int(s.EXIT_CODE, ev, *front.integers(rows, rt, "exit"))
     for col, field_name in ((s.PARENT_PID, "ppid"), (s.PROCESS_PID, "pid"), (s.USER_UID, "uid")):
         events.set_int(col, ev, *front.integers(rows, rt, field_name))
     for col, field_name in ((s.LOGIN_UID, "auid"), (s.SESSION_ID, "ses")):
         values, valid = front.integers(rows, rt, field_name)
         events.set_int(col, ev, values, valid & (values != UNSET_ID) & (values != -1))
-    events.set_obj(s.TTY, ev, front.strings(rows, rt, "tty").decode(_tty_value))
-    events.set_obj(s.PROCESS_NAME, ev, front.strings(rows, rt, "comm").decode(decode_encoded))
-    events.set_obj(s.PROCESS_EXE, ev, front.strings(rows, rt, "exe").decode(decode_encoded))
-    events.set_obj(s.AUDIT_KEY, ev, front.strings(rows, rt, "key").decode(_key_value))
-    events.set_obj(s.USER_NAME, ev, front.strings(rows, rt, "UID").decode(_enriched_name))
-    events.set_obj(s.LOGIN_NAME, ev, front.strings(rows, rt, "AUID").decode(_enriched_name))
+    events.set_coded(s.TTY, ev, front.strings(rows, rt, "tty"), _tty_value)
+    events.set_coded(s.PROCESS_NAME, ev, front.strings(rows, rt, "comm"), decode_encoded)
+    events.set_coded(s.PROCESS_EXE, ev, front.strings(rows, rt, "exe"), decode_encoded)
+    events.set_coded(s.AUDIT_KEY, ev, front.strings(rows, rt, "key"), _key_value)
+    events.set_coded(s.USER_NAME, ev, front.strings(rows, rt, "UID"), _enriched_name)
+    events.set_coded(s.LOGIN_NAME, ev, front.strings(rows, rt, "AUID"), _enriched_name)
     for arg in ("a1", "a2"):
         values, valid = front.integers(rows, rt, arg, base=16)
         events.set_int(arg, ev, values, valid)
@@ -687,39 +785,64 @@ def _account_name(raw: bytes | None) -> str | None:
     return None if name in (None, "?", "") else name
 
 
+#: event_type and net_direction values, coded by position.
+_EVENT_TYPES = (
+    "other",
+    "process_start",
+    "net_connect",
+    "net_accept",
+    "net_listen",
+    "file_write",
+    "login",
+)
+_EVENT_CODE = {name: k for k, name in enumerate(_EVENT_TYPES)}
+_FILE_WRITE = _EVENT_CODE["file_write"]
+_DIRECTIONS = ("outbound", "inbound", "listen")
+_INBOUND = _DIRECTIONS.index("inbound")
+_DIRECTION_OF_CODE = np.array(
+    [
+        _DIRECTIONS.index(_DIRECTION_OF_TYPE[t]) if t in _DIRECTION_OF_TYPE else -1
+        for t in _EVENT_TYPES
+    ],
+    np.int64,
+)
+
+
 def _classify(
-    events: _Events, syscall_names: np.ndarray, primary: np.ndarray
+    events: _Events, syscall_names: np.ndarray, login: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """event_type and net_direction from the syscall (and open flags, login records)."""
+    """event_type and net_direction from the syscall (and open flags, login records).
+
+    Both are codes: into :data:`_EVENT_TYPES` and :data:`_DIRECTIONS` (-1: none).
+    """
     n = events.n
-    event_type = np.full(n, "other", dtype=object)
-    direction = np.full(n, None, dtype=object)
+    event_type = np.zeros(n, np.int64)
+    direction = np.full(n, -1, np.int64)
     codes, names = pd.factorize(syscall_names)  # None -> -1; compare codes, not objects
     for k, name in enumerate(names):
         where = codes == k
         kind = _SYSCALL_EVENT_TYPES.get(name)
         if kind is not None:
-            event_type[where] = kind
+            event_type[where] = _EVENT_CODE[kind]
         elif name in _FILE_WRITE_SYSCALLS:
-            event_type[where] = "file_write"
+            event_type[where] = _FILE_WRITE
         elif name in _OPEN_FLAG_ARG:
             flags, valid = events.get_int("a1" if _OPEN_FLAG_ARG[name] == 1 else "a2")
             writes = where & valid & ((flags & _WRITE_INTENT) != 0)
-            event_type[writes] = "file_write"
+            event_type[writes] = _FILE_WRITE
         elif name in _OUTBOUND_SENDS:
-            direction[where] = "outbound"
+            direction[where] = _DIRECTIONS.index("outbound")
         elif name in _INBOUND_RECVS:
-            direction[where] = "inbound"
-    socketcall = events.obj.get("socketcall_type")
-    if socketcall is not None:
-        has = socketcall != None  # noqa: E711
-        event_type[has] = socketcall[has]
-    event_type[primary == "USER_LOGIN"] = "login"
-    type_codes, types = pd.factorize(event_type)
-    for k, kind in enumerate(types):
-        side = _DIRECTION_OF_TYPE.get(kind)
-        if side is not None:
-            direction[type_codes == k] = side
+            direction[where] = _INBOUND
+    if events.has("socketcall_type"):
+        socketcall = events.strings["socketcall_type"]
+        kinds = np.array([_EVENT_CODE[t] if t else -1 for t in socketcall.table] + [-1], np.int64)
+        socket_kind = kinds[socketcall.codes]
+        has = socket_kind >= 0
+        event_type[has] = socket_kind[has]
+    event_type[login] = _EVENT_CODE["login"]
+    side = _DIRECTION_OF_CODE[event_type]
+    direction = np.where(side >= 0, side, direction)
     return event_type, direction
 
 
@@ -733,7 +856,7 @@ def _fill_file_paths(
 ) -> None:
     """file_path for file events: the created, deleted or written PATH item."""
     is_open_like = np.isin(syscall_names, ("open", "openat", "openat2", "open_by_handle_at"))
-    wanted = (event_type == "file_write") | is_open_like
+    wanted = (event_type == _FILE_WRITE) | is_open_like
     rows = path_rows[wanted[ev_of_row[path_rows]]]
     if len(rows) == 0:
         return
@@ -765,8 +888,8 @@ def _fill_file_paths(
             if base:
                 names[j] = posixpath.normpath(posixpath.join(base, path))
     # An open that created a file is a write whatever its flags said.
-    event_type[best_ev[creates]] = "file_write"
-    keep = event_type[best_ev] == "file_write"
+    event_type[best_ev[creates]] = _FILE_WRITE
+    keep = event_type[best_ev] == _FILE_WRITE
     events.set_obj(s.FILE_PATH, best_ev[keep], names[keep])
 
 
@@ -784,71 +907,40 @@ def _finish(
     events: _Events,
     options: ParseOptions,
     event_us: np.ndarray,
-    nodes: np.ndarray,
+    nodes: _Strings,
     tskeys: pa.Array,
     event_type: np.ndarray,
     direction: np.ndarray,
-    syscall_names: np.ndarray,
-    primary: np.ndarray,
+    record_type: pa.Array,
 ) -> pa.Table:
+    """The canonical table of a block's events.
+
+    ``event_type`` and ``direction`` are codes (see :func:`_classify`); the
+    string columns go to Arrow from their codes (see :class:`_Strings`).
+    """
     n = events.n
-    nodes = nodes.copy()
-    if options.host is not None:
-        nodes[nodes == None] = options.host  # noqa: E711
-    host_prefix = pa.array(np.where(nodes == None, "", nodes), pa.string())  # noqa: E711
+    if options.host is not None:  # the host of events without node=
+        missing = np.flatnonzero(nodes.codes < 0)
+        nodes.set(missing, np.zeros(len(missing), np.int64), [options.host], fill=False)
+    hosts = nodes.arrow()  # the host group defaults to the host name
+    host_prefix = pc.fill_null(hosts, "")
     event_id = pc.binary_join_element_wise(host_prefix, tskeys.cast(pa.string()), ":")
 
-    # Command line: EXECVE argv for process starts, else PROCTITLE, USER_CMD, comm.
-    cmdline = np.full(n, None, dtype=object)
-    source = np.full(n, None, dtype=object)
-    filled = np.zeros(n, bool)
-    comm = events.get_obj(s.PROCESS_NAME)
-    for values, label in (
-        (events.obj.get("argv_cmdline"), "execve"),
-        (events.obj.get("proctitle"), "proctitle"),
-        (events.obj.get("user_cmd"), "user_cmd"),
-        (comm, "comm"),
-    ):
-        if values is not None:
-            has = ~filled & (values != None)  # noqa: E711
-            cmdline[has] = values[has]
-            source[has] = label
-            filled |= has
+    cmdline, source = _command_lines(events)
 
     # Socket addresses by direction.
-    src_ip = events.get_obj(s.SRC_IP)
     src_port = events.get_int(s.SRC_PORT)
-    dst_ip = events.get_obj(s.DST_IP)
     dst_port = events.get_int(s.DST_PORT)
-    family = np.full(n, None, dtype=object)
-    sock_family = events.obj.get("sock_family")
-    if sock_family is not None:
-        where = np.flatnonzero(sock_family != None)  # noqa: E711
-        family[where] = sock_family[where]
-        address = events.get_obj("sock_address")[where]
-        port, port_ok = (values[where] for values in events.get_int("sock_port"))
-        inbound = direction[where] == "inbound"
-        for ip, (port_values, port_valid), side in (
-            (src_ip, src_port, inbound),
-            (dst_ip, dst_port, ~inbound),
-        ):
-            ip[where[side]] = address[side]
-            with_port = side & port_ok
-            port_values[where[with_port]] = port[with_port]
-            port_valid[where[with_port]] = True
-    success_raw = events.get_obj("success_raw")
-    codes, words = pd.factorize(success_raw)
-    meaning = [_SUCCESS_WORDS.get(w) for w in words] + [None]
-    success = np.array([m is True for m in meaning], bool)[codes]
-    success_ok = np.array([m is not None for m in meaning], bool)[codes]
+    if events.has("sock_family"):
+        src_ip, dst_ip = _socket_ends(events, direction, src_port, dst_port)
+    else:
+        src_ip, dst_ip = events.arrow(s.SRC_IP), events.arrow(s.DST_IP)
+    success, success_ok = _success(events)
 
-    user_name = events.get_obj(s.USER_NAME)
-    login_name = events.get_obj(s.LOGIN_NAME)
     uid, uid_ok = events.get_int(s.USER_UID)
     auid, auid_ok = events.get_int(s.LOGIN_UID)
-    if options.users:
-        _names_from_map(user_name, uid, uid_ok, options.users)
-        _names_from_map(login_name, auid, auid_ok, options.users)
+    user_name = _user_names(events, s.USER_NAME, uid, uid_ok, options.users)
+    login_name = _user_names(events, s.LOGIN_NAME, auid, auid_ok, options.users)
 
     def ints(values: np.ndarray, valid: np.ndarray, typ: pa.DataType) -> pa.Array:
         if typ == pa.int32():
@@ -856,54 +948,180 @@ def _finish(
             values = np.where(valid, values, 0)
         return pa.array(values, typ, mask=~valid)
 
-    def strings(values: np.ndarray) -> pa.Array:
-        return pa.array(values, pa.string())
-
-    dict_type = s.CANONICAL_SCHEMA.field(s.EVENT_TYPE).type
-    hosts = strings(nodes)  # the host group defaults to the host name
-
-    def dictionary(values: np.ndarray) -> pa.Array:
-        return pa.array(values, pa.string()).dictionary_encode().cast(dict_type)
-
     columns: dict[str, pa.Array] = {
         s.TIME: pa.array(event_us, pa.timestamp("us", tz="UTC")),
         s.HOST_NAME: hosts,
         s.HOST_GROUP: hosts,
-        s.EVENT_TYPE: dictionary(event_type),
-        s.RECORD_TYPE: dictionary(primary),
-        s.SYSCALL: strings(syscall_names),
+        s.EVENT_TYPE: _dictionary(event_type, list(_EVENT_TYPES)),
+        s.RECORD_TYPE: record_type,
+        s.SYSCALL: events.arrow(s.SYSCALL),
         s.SUCCESS: pa.array(success, pa.bool_(), mask=~success_ok),
         s.EXIT_CODE: ints(*events.get_int(s.EXIT_CODE), pa.int64()),
         s.PROCESS_PID: ints(*events.get_int(s.PROCESS_PID), pa.int64()),
         s.PARENT_PID: ints(*events.get_int(s.PARENT_PID), pa.int64()),
-        s.PROCESS_NAME: strings(comm),
-        s.PROCESS_EXE: strings(events.get_obj(s.PROCESS_EXE)),
-        s.PROCESS_CMDLINE: strings(cmdline),
-        s.CMDLINE_SOURCE: dictionary(source),
+        s.PROCESS_NAME: events.arrow(s.PROCESS_NAME),
+        s.PROCESS_EXE: events.arrow(s.PROCESS_EXE),
+        s.PROCESS_CMDLINE: cmdline,
+        s.CMDLINE_SOURCE: source,
         s.PARENT_EXE: pa.nulls(n, pa.string()),
         s.PARENT_NAME: pa.nulls(n, pa.string()),
-        s.USER_NAME: strings(user_name),
+        s.USER_NAME: user_name,
         s.USER_UID: ints(uid, uid_ok, pa.int64()),
         s.LOGIN_UID: ints(auid, auid_ok, pa.int64()),
-        s.LOGIN_NAME: strings(login_name),
+        s.LOGIN_NAME: login_name,
         s.SESSION_ID: ints(*events.get_int(s.SESSION_ID), pa.int64()),
-        s.TTY: strings(events.get_obj(s.TTY)),
-        s.CWD: strings(events.get_obj(s.CWD)),
-        s.FILE_PATH: strings(events.get_obj(s.FILE_PATH)),
-        s.SRC_IP: strings(src_ip),
+        s.TTY: events.arrow(s.TTY),
+        s.CWD: events.arrow(s.CWD),
+        s.FILE_PATH: events.arrow(s.FILE_PATH),
+        s.SRC_IP: src_ip,
         s.SRC_PORT: ints(*src_port, pa.int32()),
-        s.DST_IP: strings(dst_ip),
+        s.DST_IP: dst_ip,
         s.DST_PORT: ints(*dst_port, pa.int32()),
-        s.NET_FAMILY: dictionary(family),
-        s.NET_DIRECTION: dictionary(direction),
-        s.CONTAINER_ID: strings(events.get_obj(s.CONTAINER_ID)),
-        s.AUDIT_KEY: strings(events.get_obj(s.AUDIT_KEY)),
+        s.NET_FAMILY: _dictionary_of(events, "sock_family"),
+        s.NET_DIRECTION: _dictionary(direction, list(_DIRECTIONS)),
+        s.CONTAINER_ID: events.arrow(s.CONTAINER_ID),
+        s.AUDIT_KEY: events.arrow(s.AUDIT_KEY),
         s.EVENT_ID: event_id,
         s.SOURCE_FORMAT: pa.DictionaryArray.from_arrays(
             pa.array(np.zeros(n, np.int32)), pa.array(["auditd"])
         ),
     }
     return pa.table(columns, schema=s.CANONICAL_SCHEMA)
+
+
+_CMDLINE_SOURCES = (
+    ("argv_cmdline", "execve"),
+    ("proctitle", "proctitle"),
+    ("user_cmd", "user_cmd"),
+    (s.PROCESS_NAME, "comm"),
+)
+
+
+def _command_lines(events: _Events) -> tuple[pa.Array, pa.Array]:
+    """Command line and its source: EXECVE argv, else PROCTITLE, USER_CMD, comm."""
+    cmdline = _Strings(events.n)
+    source = np.full(events.n, -1, np.int64)
+    filled = np.zeros(events.n, bool)
+    if events.argv is not None:
+        filled = events.argv.is_valid().to_numpy(zero_copy_only=False)
+        source[filled] = 0
+    for k, (name, _label) in enumerate(_CMDLINE_SOURCES):
+        col = events.strings.get(name)
+        if col is not None:
+            has = ~filled & (col.codes >= 0)
+            cmdline.codes[has] = col.codes[has] + len(cmdline.table)
+            cmdline.table.extend(col.table)
+            source[has] = k
+            filled |= has
+    labels = [label for _name, label in _CMDLINE_SOURCES]
+    text = cmdline.arrow()
+    if events.argv is not None:
+        text = pc.coalesce(events.argv, text)
+    return text, _dictionary(source, labels)
+
+
+def _socket_ends(
+    events: _Events,
+    direction: np.ndarray,
+    src_port: tuple[np.ndarray, np.ndarray],
+    dst_port: tuple[np.ndarray, np.ndarray],
+) -> tuple[pa.Array, pa.Array]:
+    """Source and destination IP (ports filled in place) with the SOCKADDR address.
+
+    The address is the source of inbound events and the destination of the others.
+    """
+    where = np.flatnonzero(events.strings["sock_family"].codes >= 0)
+    address = events.strings["sock_address"]
+    port, port_ok = (values[where] for values in events.get_int("sock_port"))
+    inbound = direction[where] == _INBOUND
+    for name, (port_values, port_valid), side in (
+        (s.SRC_IP, src_port, inbound),
+        (s.DST_IP, dst_port, ~inbound),
+    ):
+        rows = where[side]
+        events.set_codes(name, rows, address.codes[rows], address.table)
+        with_port = side & port_ok
+        port_values[where[with_port]] = port[with_port]
+        port_valid[where[with_port]] = True
+    return events.arrow(s.SRC_IP), events.arrow(s.DST_IP)
+
+
+def _success(events: _Events) -> tuple[np.ndarray, np.ndarray]:
+    """success and whether it is known, from the raw success/res words."""
+    col = events.strings.get("success_raw")
+    if col is None:
+        return np.zeros(events.n, bool), np.zeros(events.n, bool)
+    meaning = [_SUCCESS_WORDS.get(w) for w in col.table] + [None]  # type: ignore[call-overload]
+    success = np.array([m is True for m in meaning], bool)[col.codes]
+    known = np.array([m is not None for m in meaning], bool)[col.codes]
+    return success, known
+
+
+def _user_names(
+    events: _Events,
+    name: str,
+    ids: np.ndarray,
+    valid: np.ndarray,
+    users: Mapping[int, str] | None,
+) -> pa.Array:
+    """User name column ``name``, completed from ``users`` where the log gave none."""
+    if not users:
+        return events.arrow(name)
+    names = events.get_obj(name)
+    _names_from_map(names, ids, valid, users)
+    return pa.array(names, pa.string())
+
+
+def _dictionary_of(events: _Events, name: str) -> pa.Array:
+    """String column ``name`` dictionary-encoded (see :func:`_dictionary`)."""
+    col = events.strings.get(name)
+    if col is None:
+        return _dictionary(np.full(events.n, -1, np.int64), [])
+    return _dictionary(col.codes, col.table)
+
+
+def _dictionary(codes: np.ndarray, names: list[Any]) -> pa.Array:
+    """``names[codes]`` (-1 or None: null) as a string dictionary array.
+
+    The same as ``pa.array(values).dictionary_encode()``: each distinct value
+    once, in order of first appearance.
+    """
+    merged, distinct = _distinct_names(names)
+    codes = merged[codes]
+    valid = codes >= 0
+    used = _first_seen(codes, len(distinct))
+    renumber = np.zeros(len(distinct) + 1, np.int32)  # code -1: a null index
+    renumber[used] = np.arange(len(used), dtype=np.int32)
+    indices = pa.array(renumber[codes], pa.int32(), mask=~valid)
+    return pa.DictionaryArray.from_arrays(
+        indices, pa.array([distinct[k] for k in used], pa.string())
+    )
+
+
+def _distinct_names(names: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """(code of each name in the distinct names, with -1 appended for code -1; distinct names).
+
+    None has code -1.
+    """
+    if len(names) > 64:
+        values = np.empty(len(names) + 1, dtype=object)
+        values[:-1] = names
+        values[-1] = None
+        codes, uniques = pd.factorize(values)
+        return codes.astype(np.int64), list(uniques)
+    index: dict[Any, int] = {}
+    merged = [-1 if v is None else index.setdefault(v, len(index)) for v in names]
+    return np.array([*merged, -1], np.int64), list(index)
+
+
+def _first_seen(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """The codes in ``[0, n_codes)`` that occur in ``codes``, in order of first occurrence."""
+    present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=n_codes))
+    if len(present) > 16:  # many distinct codes: one sort
+        used, first = np.unique(codes[codes >= 0], return_index=True)
+        return used[np.argsort(first)]  # type: ignore[no-any-return]
+    first = np.array([np.argmax(codes == c) for c in present.tolist()], np.int64)
+    return present[np.argsort(first)]  # type: ignore[no-any-return]
 
 
 def _names_from_map(

@@ -189,8 +189,12 @@ class Front:
 
     def cmdlines(
         self, rows: np.ndarray, events: np.ndarray, n_events: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """EXECVE command lines: (object array per event, has-EXECVE mask)."""
+    ) -> tuple[np.ndarray | pa.Array, np.ndarray]:
+        """EXECVE command lines: (values per event, has-EXECVE mask).
+
+        The values are an object array, or an Arrow string array null exactly
+        where the mask is False.
+        """
         raise NotImplementedError
 
 
@@ -596,7 +600,7 @@ class ScanFront(Front):
 
     def cmdlines(
         self, rows: np.ndarray, events: np.ndarray, n_events: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray | pa.Array, np.ndarray]:
         _scan = _scanner()
         event_of_record = np.full(len(self.line_idx), -1, np.int64)
         event_of_record[rows] = events
@@ -622,8 +626,7 @@ class ScanFront(Front):
         )
         arr = _binary_array(offsets, data, has)
         try:
-            text = arr.cast(pa.string())
-            out = text.to_numpy(zero_copy_only=False)
+            return arr.cast(pa.string()), has
         except pa.ArrowInvalid:  # not UTF-8: keep the bytes as \\xNN escapes
             out = np.array(
                 [None if b is None else decode_bytes(b) for b in arr.to_pylist()], dtype=object

@@ -87,6 +87,9 @@ FIELD_TABLE, FIELD_NAME_BYTES, FIELD_NAME_OFFSETS = _field_tables()
 
 _SPACE, _GS, _EQ, _DQ, _SQ, _LBRACE, _RBRACE = 32, 0x1D, 61, 34, 39, 123, 125
 _NL, _CR = 10, 13
+#: Bytes that end a field name or a plain value (space, 0x1D, "="), marked 1.
+_STOPS = np.zeros(256, np.uint8)
+_STOPS[[_SPACE, _GS, _EQ]] = 1
 
 #: How the scanner decodes each field (FIELD_KINDS has two more entries: node, type).
 KIND_NONE, KIND_DEC, KIND_HEX, KIND_STR = 0, 1, 2, 3
@@ -458,7 +461,7 @@ def scan(  # type: ignore[no-untyped-def]
                     p += 1
                     continue
                 ns = p
-                while p < e and buf[p] != _EQ and buf[p] != _SPACE and buf[p] != _GS:
+                while p < e and _STOPS[buf[p]] == 0:
                     p += 1
                 if p >= e or buf[p] != _EQ:
                     continue
@@ -475,6 +478,8 @@ def scan(  # type: ignore[no-untyped-def]
                     if p < e:
                         p += 1
                 else:
+                    while p < e and _STOPS[buf[p]] == 0:  # the common case, one test a byte
+                        p += 1
                     while p < e and buf[p] != _SPACE and buf[p] != _GS:
                         if buf[p] == _EQ:
                             # An upper-case ENRICHED name glued to this value (its 0x1D
