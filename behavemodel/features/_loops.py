@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["COMPILED", "and_lookup", "fill_codes", "integer_codes", "pair_lookup"]
+__all__ = ["COMPILED", "and_lookup", "fill_codes", "integer_codes", "mark_pairs", "pair_lookup"]
 
 #: Whether the compiled loops are used: numba is installed (``pip install
 #: 'behavemodel[fast]'``). It is imported, and the loops loaded from numba's
@@ -262,18 +262,51 @@ def and_lookup(
     keep &= hit
 
 
-def _pair_mark_loop(
+def _pair_take_loop(
+    first: np.ndarray, second: np.ndarray, width: int, table: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    for i in range(first.shape[0]):
+        out[i] = table[(first[i] + 1) * width + second[i] + 1]
+
+
+def _pairs_loop(
     first: np.ndarray, second: np.ndarray, width: int, seen: np.ndarray
 ) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
     for i in range(first.shape[0]):
         seen[(first[i] + 1) * width + second[i] + 1] = True
 
 
-def _pair_take_loop(
-    first: np.ndarray, second: np.ndarray, width: int, table: np.ndarray, out: np.ndarray
-) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
-    for i in range(first.shape[0]):
-        out[i] = table[(first[i] + 1) * width + second[i] + 1]
+def mark_pairs(
+    first: np.ndarray,
+    second: np.ndarray | None,
+    width: int,
+    seen: np.ndarray,
+    *,
+    compiled: bool | None = None,
+) -> None:
+    """Set ``seen[(first + 1) * width + second + 1]`` (``second`` None: ``first + 1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.features._loops import mark_pairs
+    >>> seen = np.zeros(9, dtype=bool)
+    >>> mark_pairs(np.array([0, 1, -1]), np.array([1, -1, 0]), 3, seen)
+    >>> np.flatnonzero(seen)
+    array([1, 5, 6])
+    """
+    use = COMPILED if compiled is None else compiled
+    if second is None:
+        seen[np.asarray(first, dtype=np.int64) + 1] = True
+        return
+    if use:
+        _jit(_pairs_loop)(first, second, int(width), seen)
+        return
+    code = np.asarray(first, dtype=np.int64) + 1
+    code *= width
+    code += second
+    code += 1
+    seen[code] = True
 
 
 def pair_lookup(
@@ -302,14 +335,7 @@ def pair_lookup(
     """
     use = COMPILED if compiled is None else compiled
     seen = np.zeros(size, dtype=np.bool_)
-    if second is None:
-        code = first.astype(np.int64) + 1
-        seen[code] = True
-    elif use and len(first):
-        _jit(_pair_mark_loop)(first, second, int(width), seen)
-    else:
-        code = (first.astype(np.int64) + 1) * width + second + 1
-        seen[code] = True
+    mark_pairs(first, second, width, seen, compiled=use)
     pairs = np.flatnonzero(seen)
     table = np.full(size, -1, dtype=np.int64)
     table[pairs] = number(pairs)
@@ -317,4 +343,9 @@ def pair_lookup(
         out = np.empty(len(first), dtype=np.int64)
         _jit(_pair_take_loop)(first, second, int(width), table, out)
         return out
+    code = np.asarray(first, dtype=np.int64) + 1
+    if second is not None:
+        code *= width
+        code += second
+        code += 1
     return table[code]

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from behavemodel.features._loops import _jit, fill_codes, integer_codes
+from behavemodel.features._loops import _jit, fill_codes, integer_codes, mark_pairs
 
 __all__ = [
     "COMPILED",
@@ -612,46 +612,6 @@ def _pool() -> ThreadPoolExecutor:
         _POOL.clear()  # a parent's pool has no thread in a forked child
         _POOL[pid] = ThreadPoolExecutor(1, thread_name_prefix="behavemodel-score")
     return _POOL[pid]
-
-
-def _pairs_loop(
-    first: np.ndarray, second: np.ndarray, width: int, seen: np.ndarray
-) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
-    for i in range(first.shape[0]):
-        seen[(first[i] + 1) * width + second[i] + 1] = True
-
-
-def mark_pairs(
-    first: np.ndarray,
-    second: np.ndarray | None,
-    width: int,
-    seen: np.ndarray,
-    *,
-    compiled: bool | None = None,
-) -> None:
-    """Set ``seen[(first + 1) * width + second + 1]`` (``second`` None: ``first + 1``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from behavemodel.models._kernels import mark_pairs
-    >>> seen = np.zeros(9, dtype=bool)
-    >>> mark_pairs(np.array([0, 1, -1]), np.array([1, -1, 0]), 3, seen)
-    >>> np.flatnonzero(seen)
-    array([1, 5, 6])
-    """
-    use = COMPILED if compiled is None else compiled
-    if second is None:
-        seen[np.asarray(first, dtype=np.int64) + 1] = True
-        return
-    if use:
-        _jit(_pairs_loop)(first, second, int(width), seen)
-        return
-    code = np.asarray(first, dtype=np.int64) + 1
-    code *= width
-    code += second
-    code += 1
-    seen[code] = True
 
 
 def _move_loop(
