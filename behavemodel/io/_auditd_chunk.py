@@ -186,7 +186,7 @@ class _Strings:
     def set(
         self,
         idx: np.ndarray,
-        codes: np.ndarray,
+        codes: np.ndarray | None,
         table: list[Any],
         *,
         fill: bool,
@@ -194,7 +194,8 @@ class _Strings:
     ) -> None:
         """Set cells ``idx`` to ``table[codes]`` (-1: empty), only empty ones if ``fill``.
 
-        ``absent`` marks the None entries of ``table`` when the caller knows them.
+        ``codes`` None: cell ``idx[k]`` gets ``table[k]``. ``absent`` marks the
+        None entries of ``table`` when the caller knows them.
         """
         offset = len(self.table)
         lookup = np.arange(offset, offset + len(table) + 1, dtype=np.int64)
@@ -204,7 +205,7 @@ class _Strings:
         if fill and absent.all():  # nothing to fill
             return
         lookup[:-1][absent] = -1
-        new = lookup[codes]
+        new = lookup[:-1] if codes is None else lookup[codes]
         if fill:
             empty = self.codes[idx] < 0
             idx, new = idx[empty], new[empty]
@@ -251,9 +252,11 @@ class _Events:
         self, name: str, idx: np.ndarray, values: np.ndarray, *, fill: bool = False
     ) -> None:
         """Set events ``idx`` to ``values`` (only where still empty if ``fill``)."""
-        codes = np.arange(len(values), dtype=np.int64)
         absent = values == None  # noqa: E711 (elementwise on an object array)
-        self._column(name).set(idx, codes, values.tolist(), fill=fill, absent=absent)
+        col = self._column(name)
+        if fill and absent.all():  # nothing to fill (the column exists all the same)
+            return
+        col.set(idx, None, values.tolist(), fill=fill, absent=absent)
 
     def set_coded(
         self, name: str, idx: np.ndarray, raw: Coded, decoder: Any, *, fill: bool = False

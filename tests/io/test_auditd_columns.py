@@ -43,10 +43,17 @@ def test_strings_column_equals_object_array(seed: int) -> None:
             codes = np.array([rng.randrange(-1, len(table)) for _ in idx], np.int64)
             values = np.array([None if c < 0 else table[c] for c in codes], dtype=object)
             got.set(idx, codes, table, fill=fill)
-        else:  # one value per cell
+        else:  # one value per cell, codes given or implied
             values = np.array([rng.choice(_WORDS) for _ in idx], dtype=object)
             codes = np.arange(len(idx), dtype=np.int64)
-            got.set(idx, codes, values.tolist(), fill=fill, absent=values == None)  # noqa: E711
+            implied = rng.random() < 0.5
+            got.set(
+                idx,
+                None if implied else codes,
+                values.tolist(),
+                fill=fill,
+                absent=values == None,  # noqa: E711
+            )
         _reference_set(expected, idx, values, fill=fill)
         assert got.objects().tolist() == expected.tolist()
     assert got.arrow().equals(pa.array(expected, pa.string()))
@@ -103,3 +110,28 @@ def test_sockaddr_columns_equal_per_record_decoding(seed: int) -> None:
         assert (got.address[at] if at >= 0 else None) == address
         assert got.port_ok[j] == (port is not None)
         assert got.port[j] == (port or 0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_events_set_obj_equals_object_array(seed: int) -> None:
+    rng = random.Random(seed)
+    n = 40
+    events = chunk._Events(n)
+    expected = np.full(n, None, dtype=object)
+    for _ in range(10):
+        idx = np.array(rng.sample(range(n), rng.randrange(0, n)), np.int64)
+        fill = rng.random() < 0.5
+        words = [None] if rng.random() < 0.3 else _WORDS  # sometimes nothing to fill
+        values = np.array([rng.choice(words) for _ in idx], dtype=object)
+        events.set_obj("c", idx, values, fill=fill)
+        _reference_set(expected, idx, values, fill=fill)
+        assert events.has("c")
+        assert events.get_obj("c").tolist() == expected.tolist()
+
+
+def test_set_obj_with_nothing_to_fill_still_makes_the_column() -> None:
+    events = chunk._Events(3)
+    events.set_obj("c", np.array([0, 2]), np.array([None, None], dtype=object), fill=True)
+    assert events.has("c")
+    assert events.strings["c"].table == []
+    assert events.arrow("c").equals(pa.nulls(3, pa.string()))
