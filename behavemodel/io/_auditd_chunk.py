@@ -788,19 +788,12 @@ def _account_name(raw: bytes | None) -> str | None:
     return None if name in (None, "?", "") else name
 
 
-#: event_type and net_direction values, coded by position.
-_EVENT_TYPES = (
-    "other",
-    "process_start",
-    "net_connect",
-    "net_accept",
-    "net_listen",
-    "file_write",
-    "login",
-)
+#: event_type and net_direction values, coded by position; "other" is code 0, what
+#: an event is until classified. (Columns keep first-seen order, not this one.)
+_EVENT_TYPES = ("other", *(t for t in s.EVENT_TYPES if t != "other"))
 _EVENT_CODE = {name: k for k, name in enumerate(_EVENT_TYPES)}
 _FILE_WRITE = _EVENT_CODE["file_write"]
-_DIRECTIONS = ("outbound", "inbound", "listen")
+_DIRECTIONS = s.NET_DIRECTIONS
 _INBOUND = _DIRECTIONS.index("inbound")
 _DIRECTION_OF_CODE = np.array(
     [
