@@ -26,6 +26,8 @@ __all__ = [
     "Selection",
     "count",
     "dense",
+    "digits",
+    "mixed_radix",
     "permute_runs",
     "ranks",
     "tuple_ranks",
@@ -124,11 +126,9 @@ def count(
     sizes = [max(n_pairs, 1), *(max(len(v), 1) for v in part_values)]
     if dense(sizes, len(pair)):
         # a small code space: the mixed-radix code itself numbers the combinations
-        index = pair  # only read: no copy for the coverage rows
-        for i, (part, size) in enumerate(zip(parts, sizes[1:], strict=True)):
-            index = fold_codes(index, part, size, out=index if i else None)
+        index = mixed_radix(pair, parts, sizes)  # coverage rows: ``pair`` itself, no copy
         counts = count_cells(index, _product(sizes), time, bucket, bucket_size)
-        return Piece.of(_digits(counts.codes, sizes), part_values, counts)
+        return Piece.of(digits(counts.codes, sizes), part_values, counts)
     ids, unique = combine_codes([pair, *parts], sizes)
     counts = count_cells(ids, len(unique[0]), time, bucket, bucket_size)
     return Piece.of(unique, part_values, counts)
@@ -143,15 +143,35 @@ def _product(sizes: list[int]) -> int:
     return int(np.prod(sizes, dtype=np.int64))
 
 
-def _digits(index: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+def mixed_radix(first: np.ndarray, parts: list[np.ndarray], sizes: list[int]) -> np.ndarray:
+    """The mixed-radix code (int64) of ``first`` and ``parts`` in ``sizes``, the first digit first.
+
+    One pass per part; ``first`` is never written (without parts it is returned
+    as it is when already int64). :func:`digits` splits the codes again.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.models._count import digits, mixed_radix
+    >>> code = mixed_radix(np.array([0, 1]), [np.array([2, 0])], [2, 3])
+    >>> code.tolist(), [d.tolist() for d in digits(code, [2, 3])]
+    ([2, 3], [[0, 1], [2, 0]])
+    """
+    index = np.asarray(first, dtype=np.int64)
+    for i, (part, size) in enumerate(zip(parts, sizes[1:], strict=True)):
+        index = fold_codes(index, part, size, out=index if i else None)
+    return index
+
+
+def digits(index: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     """Split mixed-radix codes in ``sizes`` into their digits, the first one first."""
-    digits, rest = [], index
+    out, rest = [], index
     for size in reversed(sizes[1:]):
-        digits.append(rest % size)
+        out.append(rest % size)
         rest = rest // size
-    digits.append(rest)
-    digits.reverse()
-    return digits
+    out.append(rest)
+    out.reverse()
+    return out
 
 
 def ranks(values: pa.Array) -> np.ndarray:

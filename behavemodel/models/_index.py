@@ -14,10 +14,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from behavemodel.features._codes import _DENSE_LIMIT, combine_codes, encode
+from behavemodel.features._codes import combine_codes, encode
 from behavemodel.features._observe import EventCodes, KeyedEvents, join_parts, observe
 from behavemodel.models import _fused, alerts
-from behavemodel.models._count import ranks
+from behavemodel.models._count import dense, digits, mixed_radix, ranks
 from behavemodel.models._kernels import apply_scores
 from behavemodel.models._stats import (
     EVENTS,
@@ -362,20 +362,12 @@ class _Pairs:
     def of(cls, keyed: KeyedEvents, codes: EventCodes) -> _Pairs:
         group = codes.group[keyed.rows]
         sizes = [len(codes.group_values), *(max(len(v), 1) for v in keyed.part_values)]
-        if float(np.prod([float(x) for x in sizes])) <= max(_DENSE_LIMIT, len(group)):
-            index = np.array(group, dtype=np.int64)
-            for part, size in zip(keyed.parts, sizes[1:], strict=True):
-                index *= size
-                index += part
+        if dense(sizes, len(group)):
+            index = mixed_radix(group, keyed.parts, sizes)
             seen = np.zeros(int(np.prod(sizes)), dtype=bool)
             seen[index] = True
             present = np.flatnonzero(seen)
-            unique, rest = [], present
-            for size in reversed(sizes[1:]):
-                unique.append(rest % size)
-                rest = rest // size
-            unique.append(rest)
-            unique.reverse()
+            unique = digits(present, sizes)
             return cls(index, unique[0], join_parts(keyed.part_values, unique[1:]), present)
         ids, unique = combine_codes([group, *keyed.parts], sizes)
         return cls(ids, unique[0], join_parts(keyed.part_values, unique[1:]), None)
