@@ -364,24 +364,27 @@ def test_split_head_fast_path_equals_line_by_line(monkeypatch: pytest.MonkeyPatc
         ]
     )
     block = LineBlock(text, np.zeros(7, np.int32), np.arange(1, 8), ["f"])
-    fast = reader._split_head(block, 1_700_000_001_000_000)
-    monkeypatch.setattr(reader, "_line_times", lambda data, n: None)
-    slow = reader._split_head(block, 1_700_000_001_000_000)
-    for a, b in zip(fast, slow, strict=True):
-        assert a.data == b.data
-        assert a.line_no.tolist() == b.line_no.tolist()
-    assert slow[1].line_no.tolist() == [3, 4, 5, 7]
+    split = _split_head_both_ways(monkeypatch, block, 1_700_000_001_000_000)
+    assert split[1].line_no.tolist() == [3, 4, 5, 7]
     # the usual case: the head is the first lines (taken by slicing)
-    monkeypatch.undo()
     lines = [f"type=PATH msg=audit(17000000{i // 10:02d}.5:{i}): a=0".encode() for i in range(40)]
     block = LineBlock(b"\n".join(lines), np.zeros(40, np.int32), np.arange(1, 41), ["f"])
-    fast = reader._split_head(block, 1_700_000_002_000_000)
-    monkeypatch.setattr(reader, "_line_times", lambda data, n: None)
-    slow = reader._split_head(block, 1_700_000_002_000_000)
+    split = _split_head_both_ways(monkeypatch, block, 1_700_000_002_000_000)
+    assert split[1].line_no.tolist() == list(range(1, 21))
+
+
+def _split_head_both_ways(
+    monkeypatch: pytest.MonkeyPatch, block: LineBlock, until_us: int
+) -> tuple[LineBlock, LineBlock]:
+    """``_split_head`` with the compiled line times and line by line: the same blocks."""
+    fast = reader._split_head(block, until_us)
+    with monkeypatch.context() as patch:
+        patch.setattr(reader, "_line_times", lambda data, n: None)
+        slow = reader._split_head(block, until_us)
     for a, b in zip(fast, slow, strict=True):
         assert a.data == b.data
         assert a.line_no.tolist() == b.line_no.tolist()
-    assert fast[1].line_no.tolist() == list(range(1, 21))
+    return fast
 
 
 @needs_numba
