@@ -872,17 +872,19 @@ def _fill_file_paths(
     first[1:] = ev_sorted[1:] != ev_sorted[:-1]
     best_rows = order[first]
     best_ev = ev[best_rows]
-    names = front.strings(rows[best_rows], "PATH", "name").decode(decode_encoded)
+    raw_names = front.strings(rows[best_rows], "PATH", "name")
+    decoded = [decode_encoded(u) for u in raw_names.uniques]
+    names = np.array([*decoded, None], dtype=object)[raw_names.codes]
+    # relative names, found once per distinct name: joined to the event's cwd below
+    relative = np.array([p is not None and not p.startswith("/") for p in decoded] + [False])
     creates = np.array([u == b"CREATE" for u in nametype.uniques] + [False], dtype=bool)[
         nametype.codes[best_rows]
     ]
     cwd = events.get_obj(s.CWD)
-    for j in np.flatnonzero(names != None).tolist():  # noqa: E711
-        path = names[j]
-        if not path.startswith("/"):
-            base = cwd[best_ev[j]]
-            if base:
-                names[j] = posixpath.normpath(posixpath.join(base, path))
+    for j in np.flatnonzero(relative[raw_names.codes]).tolist():
+        base = cwd[best_ev[j]]
+        if base:
+            names[j] = posixpath.normpath(posixpath.join(base, names[j]))
     # An open that created a file is a write whatever its flags said.
     event_type[best_ev[creates]] = _FILE_WRITE
     keep = event_type[best_ev] == _FILE_WRITE
