@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 
-from behavemodel.io._auditd import _count_lines, _line_ends, _line_times, iter_auditd
+from behavemodel.io._auditd import _count_lines, _line_ends, iter_auditd
+from behavemodel.io._auditd_parallel import _line_times
 
 _SAMPLE = (
     b"node=h type=SYSCALL msg=audit(1.000:1): arch=c000003e syscall=59 success=yes exit=0 "

@@ -20,6 +20,7 @@ from behavemodel import schema as s
 from behavemodel.io import ParseReport, iter_auditd
 from behavemodel.io import _auditd as reader
 from behavemodel.io import _auditd_chunk as chunk
+from behavemodel.io import _auditd_parallel as parallel
 from behavemodel.io import _auditd_transfer as transfer
 from behavemodel.io._auditd_chunk import LineBlock
 from behavemodel.io._auditd_fields import parse_fields
@@ -265,12 +266,12 @@ def _chain_log(n: int, start: int = 1) -> list[str]:
 
 def _small_ranges(monkeypatch: pytest.MonkeyPatch, max_bytes: int) -> Any:
     """Split files into ranges of 10 kB to ``max_bytes``: several ranges on small logs."""
-    original = reader._ranges
+    original = parallel._ranges
 
     def small_ranges(part: Path, jobs: int) -> list[tuple[int, int]]:
         return original(part, jobs, min_bytes=10_000, max_bytes=max_bytes)
 
-    monkeypatch.setattr(reader, "_ranges", small_ranges)
+    monkeypatch.setattr(parallel, "_ranges", small_ranges)
     return small_ranges
 
 
@@ -377,10 +378,10 @@ def _split_head_both_ways(
     monkeypatch: pytest.MonkeyPatch, block: LineBlock, until_us: int
 ) -> tuple[LineBlock, LineBlock]:
     """``_split_head`` with the compiled line times and line by line: the same blocks."""
-    fast = reader._split_head(block, until_us)
+    fast = parallel._split_head(block, until_us)
     with monkeypatch.context() as patch:
-        patch.setattr(reader, "_line_times", lambda data, n: None)
-        slow = reader._split_head(block, until_us)
+        patch.setattr(parallel, "_line_times", lambda data, n: None)
+        slow = parallel._split_head(block, until_us)
     for a, b in zip(fast, slow, strict=True):
         assert a.data == b.data
         assert a.line_no.tolist() == b.line_no.tolist()
@@ -405,14 +406,14 @@ def test_line_times_equal_a_regex_search_of_each_line() -> None:
     ]
     lines = [b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
     data = b"\n".join(lines)
-    times = reader._line_times(data, len(lines))
+    times = parallel._line_times(data, len(lines))
     if times is None:  # a too long seconds value: the slow path is taken instead
         lines = [line for line in lines if b"12345678901234" not in line]
         data = b"\n".join(lines)
-        times = reader._line_times(data, len(lines))
+        times = parallel._line_times(data, len(lines))
     assert times is not None
     for line, got in zip(lines, times.tolist(), strict=True):
-        m = reader._TIME_IN_LINE.search(line)
+        m = parallel._TIME_IN_LINE.search(line)
         want = int(m.group(1)) * 1_000_000 + int((m.group(2) + b"000000")[:6]) if m else -1
         assert got == want, line
 
