@@ -102,6 +102,9 @@ class LineBlock:
     ``line_file[i]`` indexes ``files`` and ``line_no[i]`` is the 1-based line
     number of line ``i`` in that file. ``line_ends``, when known, is where each
     line ends in ``data`` (its newline, or ``len(data)`` for the last line).
+    The serial reader's blocks hold their text in a reused ``bytearray``
+    instead of ``bytes``: valid while :func:`parse_block` runs, whose results
+    never refer to it.
     """
 
     data: bytes

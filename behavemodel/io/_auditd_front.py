@@ -42,6 +42,9 @@ __all__ = [
     "scanner_available",
 ]
 
+#: A block's text: ``bytes``, or the serial reader's reused ``bytearray``.
+BlockData = bytes | bytearray
+
 _SCANNER: Any = None
 _SCANNER_CHECKED = False
 
@@ -217,7 +220,7 @@ def _frac_micros(frac: bytes) -> int:
 class RegexFront(Front):
     """Pure-Python front: regular expressions over whole blocks."""
 
-    def __init__(self, data: bytes, n_lines: int) -> None:
+    def __init__(self, data: BlockData, n_lines: int) -> None:
         rows = _HEADER.findall(data)
         if len(rows) != n_lines:  # defensive: keep lines and matches aligned
             rows = [_HEADER.match(line).groups(b"") for line in data.split(b"\n")]  # type: ignore[union-attr]
@@ -304,7 +307,7 @@ class RegexFront(Front):
 
     def lines(self, block_lines: np.ndarray) -> list[bytes]:
         lines = self._data.split(b"\n")
-        return [lines[i] for i in block_lines.tolist()]
+        return [bytes(lines[i]) for i in block_lines.tolist()]
 
     def cmdlines(
         self, rows: np.ndarray, events: np.ndarray, n_events: int
@@ -381,6 +384,25 @@ def execve_argv(events: list[int], bodies: list[bytes]) -> dict[int, list[str]]:
 # --- compiled scanner -----------------------------------------------------------------
 
 
+def byte_slices(data: BlockData, starts: list[int], ends: list[int]) -> list[bytes]:
+    """``data[a:b]`` as ``bytes`` for each range.
+
+    A bytearray's slices are copied out as ``bytes``: values must be hashable,
+    and must not change when the serial reader reuses the buffer.
+    """
+    if isinstance(data, bytes):
+        return [data[a:b] for a, b in zip(starts, ends, strict=True)]
+    with memoryview(data) as view:
+        return [view[a:b].tobytes() for a, b in zip(starts, ends, strict=True)]
+
+
+def _readonly_view(data: BlockData) -> np.ndarray:
+    """``data`` as a read-only uint8 array (the kernels are compiled for read-only input)."""
+    buf = np.frombuffer(data, np.uint8)
+    buf.flags.writeable = False
+    return buf
+
+
 def _binary_array(offsets: np.ndarray, data: np.ndarray, present: np.ndarray) -> pa.Array:
     n = len(offsets) - 1
     validity = pa.array(present, pa.bool_()).buffers()[1] if not present.all() else None
@@ -392,7 +414,7 @@ def _binary_array(offsets: np.ndarray, data: np.ndarray, present: np.ndarray) ->
 class ScanFront(Front):
     """Front over the compiled byte scanner."""
 
-    def __init__(self, data: bytes, n_lines: int, line_ends: np.ndarray | None = None) -> None:
+    def __init__(self, data: BlockData, n_lines: int, line_ends: np.ndarray | None = None) -> None:
         _scan = _scanner()
         scanned = self._scan(data, n_lines, line_ends)
         ok = scanned[2].astype(bool)
@@ -401,7 +423,7 @@ class ScanFront(Front):
         if not ok.all():
             line_s, line_e = scanned[0], scanned[1]
             for i in np.flatnonzero(~ok).tolist():
-                line = data[line_s[i] : line_e[i]]
+                line = bytes(data[line_s[i] : line_e[i]])
                 stripped = line.strip()
                 if not stripped:
                     self.blank += 1
@@ -427,8 +449,8 @@ class ScanFront(Front):
                             + b"): "
                             + g_body
                         )
-        if rewritten:
-            lines = data.split(b"\n")
+        if rewritten:  # (rare: a copy of a reused buffer's text is fine here)
+            lines = bytes(data).split(b"\n")
             for i, text in rewritten.items():
                 lines[i] = text
             data = b"\n".join(lines)
@@ -465,10 +487,10 @@ class ScanFront(Front):
         self._arg_index, self._arg_piece, self._arg_s, self._arg_e = a_index, a_piece, a_s, a_e
 
     def _scan(
-        self, data: bytes, n_lines: int, line_ends: np.ndarray | None = None
+        self, data: BlockData, n_lines: int, line_ends: np.ndarray | None = None
     ) -> tuple[np.ndarray, ...]:
         _scan = _scanner()
-        self._buf = np.frombuffer(data, np.uint8)
+        self._buf = _readonly_view(data)
         if line_ends is None:
             line_ends = _scan.line_ends(self._buf, n_lines)
         return _scan.scan(  # type: ignore[no-any-return]
@@ -481,10 +503,7 @@ class ScanFront(Front):
     def _gather_coded(self, starts: np.ndarray, ends: np.ndarray) -> Coded:
         _scan = _scanner()
         codes, first = _scan.encode_ranges(self._buf, starts, ends)
-        data = self._data
-        uniques = [data[a:b] for a, b in zip(starts[first].tolist(), ends[first].tolist(),
-                                             strict=True)]  # fmt: skip
-        return Coded(codes, uniques)
+        return Coded(codes, byte_slices(self._data, starts[first].tolist(), ends[first].tolist()))
 
     def _scanned_coded(self, f: int, lines: np.ndarray) -> Coded:
         """Field ``f`` of ``lines`` from the scanner's dictionary encoding.
@@ -498,10 +517,7 @@ class ScanFront(Front):
             self._uniques[f] = (self._st_s[ids], self._st_e[ids])
         starts, ends = self._uniques[f]
         codes, keep = _scan.used_codes(self._scode, lines, _scan.FIELD_SLOTS[f], len(starts))
-        data = self._data
-        uniques = [data[a:b] for a, b in zip(starts[keep].tolist(), ends[keep].tolist(),
-                                             strict=True)]  # fmt: skip
-        return Coded(codes, uniques)
+        return Coded(codes, byte_slices(self._data, starts[keep].tolist(), ends[keep].tolist()))
 
     def group(self) -> tuple[np.ndarray, np.ndarray]:
         _scan = _scanner()
@@ -529,7 +545,7 @@ class ScanFront(Front):
             return self._scanned_coded(f, lines)
         if kind != _scan.KIND_NONE:
             raise ValueError(f"The scanner parses {field!r} as a number.")
-        return self._gather_coded(self._fs[lines, slot], self._fe[lines, slot])
+        return self._gather_coded(self._fs[:, slot][lines], self._fe[:, slot][lines])
 
     def integers(
         self, rows: np.ndarray, record_type: str, field: str, base: int = 10
@@ -539,11 +555,12 @@ class ScanFront(Front):
         lines = self.line_idx[rows]
         kind, slot = _scan.FIELD_KINDS[f], _scan.FIELD_SLOTS[f]
         if (kind == _scan.KIND_DEC and base == 10) or (kind == _scan.KIND_HEX and base == 16):
-            return self._ival[lines, slot], self._iok[lines, slot]
+            # a column, then its rows: much faster than a 2-D fancy index
+            return self._ival[:, slot][lines], self._iok[:, slot][lines]
         if kind != _scan.KIND_NONE:
             raise ValueError(f"The scanner parses {field!r} in another base than {base}.")
         parse = _scan.parse_decimal if base == 10 else _scan.parse_hex
-        return parse(self._buf, self._fs[lines, slot], self._fe[lines, slot])  # type: ignore[no-any-return]
+        return parse(self._buf, self._fs[:, slot][lines], self._fe[:, slot][lines])  # type: ignore[no-any-return]
 
     def bodies(self, rows: np.ndarray) -> list[bytes]:
         data = self._data
@@ -551,7 +568,7 @@ class ScanFront(Front):
         for k in rows.tolist():
             line = int(self.line_idx[k])
             start, end = int(self._ts_e[k]) + 1, int(self._line_e[line])
-            body = data[start:end]
+            body = bytes(data[start:end])
             if body[:1] == b":":
                 body = body[1:]
             if body[:1] == b" ":
@@ -560,8 +577,11 @@ class ScanFront(Front):
         return out
 
     def lines(self, block_lines: np.ndarray) -> list[bytes]:
-        data = self._data
-        return [data[int(self._line_s[i]) : int(self._line_e[i])] for i in block_lines.tolist()]
+        return byte_slices(
+            self._data,
+            self._line_s[block_lines].tolist(),
+            self._line_e[block_lines].tolist(),
+        )
 
     def generic_fields(self, rows: np.ndarray) -> dict[bytes, Coded]:
         """Compiled for simple bodies; the others go through ``parse_fields``."""
@@ -580,12 +600,10 @@ class ScanFront(Front):
         slow = np.flatnonzero(~simple)
         parsed = [parse_fields(body) for body in self.bodies(rows[slow])]
         all_codes, firsts, bounds = _scan.encode_columns(buf, vs, ve)
-        data = self._data
         columns = {}
         for g, name in enumerate(GENERIC_FIELDS):
             first = firsts[bounds[g] : bounds[g + 1]]
-            uniques = [data[a:b] for a, b in zip(vs[first, g].tolist(), ve[first, g].tolist(),
-                                                 strict=True)]  # fmt: skip
+            uniques = byte_slices(self._data, vs[first, g].tolist(), ve[first, g].tolist())
             coded = Coded(all_codes[:, g], uniques)
             if parsed:
                 codes, uniques = coded.codes.copy(), list(coded.uniques)
@@ -644,7 +662,7 @@ def _sort_order(ev: np.ndarray, index: np.ndarray, piece: np.ndarray) -> np.ndar
 
 
 def make_front(
-    data: bytes, n_lines: int, *, engine: str = "auto", line_ends: np.ndarray | None = None
+    data: BlockData, n_lines: int, *, engine: str = "auto", line_ends: np.ndarray | None = None
 ) -> Front:
     """The scanner front when numba is there (or asked for), else the regex front.
 

@@ -208,63 +208,74 @@ def _digits(buf, p, e, limit):  # type: ignore[no-untyped-def]
     return value, q, q - p
 
 
-_ONES = np.uint64(0x0101010101010101)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _HIGH = np.uint64(0x8080808080808080)
 _NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
+#: Multiplying ``1 << 8k`` by this puts ``k`` in the top byte (little-endian byte index).
+_BYTE_INDEX = np.uint64(0x0001020304050607)
 
 
 @njit(cache=True, nogil=True)
-def _next_newline(buf, words, i, n):  # type: ignore[no-untyped-def]
-    """Position of the first ``\\n`` at or after ``i`` (``n`` if none).
+def count_newlines(buf):  # type: ignore[no-untyped-def]
+    """Number of ``\\n`` bytes (a vectorised loop, several times faster than bytes.count)."""
+    count = 0
+    for i in range(buf.shape[0]):
+        count += buf[i] == _NL
+    return count
 
-    ``words`` is ``buf`` read as little 8-byte words: a word without a newline
-    byte is passed over in one step (the "has a zero byte" bit trick on the
-    word XOR newlines), so a line costs about a step per 8 bytes.
+
+@njit(cache=True, nogil=True)
+def _newlines_into(buf, ends):  # type: ignore[no-untyped-def]
+    """Positions of the newlines of ``buf`` into ``ends`` as far as it has room; their count.
+
+    Newlines are found a little-endian 8-byte word at a time:
+    ``~(((v & 0x7F..) + 0x7F..) | v) & 0x80..`` marks exactly the zero bytes of
+    ``v`` (the word XOR newlines), without the false hits of the shorter borrow
+    trick, and each mark's byte index comes from one multiply.
     """
-    while i < n and (i & 7) != 0:
-        if buf[i] == _NL:
-            return i
-        i += 1
-    if i >= n:
-        return n
-    w = i >> 3
-    n_words = words.shape[0]
-    while w < n_words:
+    n = buf.shape[0]
+    n_words = n // 8
+    words = buf[: n_words * 8].view(np.uint64)
+    room = ends.shape[0]
+    count = 0
+    for w in range(n_words):
         v = words[w] ^ _NEWLINES
-        if (v - _ONES) & ~v & _HIGH:
-            break
-        w += 1
-    i = w << 3
-    while i < n and buf[i] != _NL:
-        i += 1
-    return i
+        marks = ~(((v & _LOW7) + _LOW7) | v) & _HIGH
+        while marks != 0:
+            lowest = marks & (~marks + np.uint64(1))
+            if count < room:
+                byte = np.int64(((lowest >> np.uint64(7)) * _BYTE_INDEX) >> np.uint64(56))
+                ends[count] = w * 8 + byte
+            count += 1
+            marks ^= lowest
+    for i in range(n_words * 8, n):
+        if buf[i] == _NL:
+            if count < room:
+                ends[count] = i
+            count += 1
+    return count
 
 
 @njit(cache=True, nogil=True)
 def line_ends(buf, n_lines):  # type: ignore[no-untyped-def]
     """Where each line of ``buf`` ends: its newline, or ``len(buf)`` for the last line.
 
-    ``n_lines`` is the expected number of lines (0 when unknown); it only sizes
-    the result, which grows as needed.
+    ``n_lines`` is the expected number of lines (0 when unknown). The ends are
+    first found into room for that many or a line per 32 bytes, whichever is
+    more; when there are more lines than that, they are found again into room
+    for exactly as many. No input can make this write past its arrays.
     """
     n = buf.shape[0]
-    words = buf[: n - n % 8].view(np.uint64)
-    cap = n_lines if n_lines > 0 else n // 128 + 16
-    ends = np.empty(cap, np.int64)
-    i = 0
-    line = 0
-    while True:
-        j = _next_newline(buf, words, i, n)
-        if line == cap:
-            cap *= 2
-            grown = np.empty(cap, np.int64)
-            grown[:line] = ends[:line]
-            ends = grown
-        ends[line] = j
-        line += 1
-        if j >= n:
-            return ends[:line]
-        i = j + 1
+    room = min(max(n_lines, n // 32 + 16), n + 1)
+    ends = np.empty(room, np.int64)
+    count = _newlines_into(buf, ends[: room - 1])
+    if count + 1 > room:
+        ends = np.empty(count + 1, np.int64)
+        _newlines_into(buf, ends)
+    ends[count] = n
+    if 2 * (count + 1) < room:  # do not keep much unused room alive with the ends
+        return ends[: count + 1].copy()
+    return ends[: count + 1]
 
 
 @njit(cache=True, nogil=True)
@@ -354,6 +365,14 @@ def scan(  # type: ignore[no-untyped-def]
     st_hash = np.empty(cap, np.int64)
     counts = np.zeros(n_fields + 2, np.int64)
     last_of = np.full(n_fields + 2, -1, np.int64)  # each field's last distinct string
+    # per type of ``type_lits``: how many fields it needs, and its distinct string
+    # (lines of one such type have the same type bytes: no hashing for them)
+    n_types = type_lens.shape[0]
+    need_count = np.zeros(n_types, np.int64)
+    for t in range(n_types):
+        for f in range(n_fields):
+            need_count[t] += needs[t, f]
+    type_string = np.full(n_types, -1, np.int64)
     # open addressing over slots[:size]; grown in place (reassigning an array in
     # this loop would cost numba reference counting on every line)
     max_size = 1
@@ -451,8 +470,7 @@ def scan(  # type: ignore[no-untyped-def]
                     break
             wanted = 0
             if known >= 0:
-                for f in range(n_fields):
-                    wanted += needs[known, f]
+                wanted = need_count[known]
                 if wanted == 0:
                     p = e
             while p < e:
@@ -544,7 +562,9 @@ def scan(  # type: ignore[no-untyped-def]
                     # most values repeat the field's previous one (same node, arch,
                     # user...): compare with it before hashing
                     g = last_of[f]
-                    if (
+                    if f == n_fields + 1 and known >= 0 and type_string[known] >= 0:
+                        g = type_string[known]
+                    elif (
                         g < 0
                         or st_e[g] - st_s[g] != ve - vs
                         or not _bytes_equal(buf, st_s[g], buf, vs, ve - vs)
@@ -567,6 +587,8 @@ def scan(  # type: ignore[no-untyped-def]
                                 size *= 2
                                 _rehash(slots, size, st_hash, n_st)
                         last_of[f] = g
+                        if f == n_fields + 1 and known >= 0:
+                            type_string[known] = g
                     scode[line, k] = st_code[g]
         line += 1
         i = j + 1
@@ -1263,12 +1285,3 @@ def encode_columns(buf, starts, ends):  # type: ignore[no-untyped-def]
         firsts[bounds[j] : bounds[j] + first.shape[0]] = first
         bounds[j + 1] = bounds[j] + first.shape[0]
     return codes, firsts[: bounds[n_cols]], bounds
-
-
-@njit(cache=True, nogil=True)
-def count_newlines(buf):  # type: ignore[no-untyped-def]
-    """Number of ``\\n`` bytes (a vectorised loop, several times faster than bytes.count)."""
-    count = 0
-    for i in range(buf.shape[0]):
-        count += buf[i] == _NL
-    return count

@@ -285,9 +285,9 @@ def decode_sockaddrs(
     >>> decode_sockaddrs([b"02002BCB7F0000010000000000000000", b"", b"0100002F746D7000"])
     (['inet', None, 'unix'], ['127.0.0.1', None, '@/tmp'], [11211, None, None])
     """
-    family: list[str | None] = [None] * len(raws)
-    address: list[str | None] = [None] * len(raws)
-    port: list[int | None] = [None] * len(raws)
+    family = np.full(len(raws), None, dtype=object)
+    address = np.full(len(raws), None, dtype=object)
+    port = np.full(len(raws), None, dtype=object)
     fast = np.zeros(len(raws), bool)
     if not big_endian and raws:
         head = np.array([r[:16] if len(r) >= 16 else b"" for r in raws], dtype="S16")
@@ -298,16 +298,26 @@ def decode_sockaddrs(
             & (digits[:, 4:] >= 0).all(axis=1)
         )
         if fast.any():
-            d = digits[fast]
-            ports = d[:, 4] * 4096 + d[:, 5] * 256 + d[:, 6] * 16 + d[:, 7]
-            ip = d[:, 8:16:2] * 16 + d[:, 9:16:2]
-            for i, p, (a, b, c, e) in zip(
-                np.flatnonzero(fast).tolist(), ports.tolist(), ip.tolist(), strict=True
-            ):
-                family[i], address[i], port[i] = "inet", f"{a}.{b}.{c}.{e}", p
+            where = np.flatnonzero(fast)
+            d = digits[where]
+            family[where] = "inet"
+            port[where] = (d[:, 4] * 4096 + d[:, 5] * 256 + d[:, 6] * 16 + d[:, 7]).tolist()
+            address[where] = _ipv4_texts(d[:, 8:16:2] * 16 + d[:, 9:16:2])
     for i in np.flatnonzero(~fast).tolist():
         raw = raws[i]
         if raw:
             decoded = decode_sockaddr(raw, big_endian)
             family[i], address[i], port[i] = decoded.family, decoded.address, decoded.port
-    return family, address, port
+    return family.tolist(), address.tolist(), port.tolist()
+
+
+def _ipv4_texts(octets: np.ndarray) -> np.ndarray:
+    """Dotted text of IPv4 addresses given as (n, 4) octets, formatted once per distinct one.
+
+    Ports differ from connection to connection, addresses much less.
+    """
+    packed = octets[:, 0] << 24 | octets[:, 1] << 16 | octets[:, 2] << 8 | octets[:, 3]
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    texts = np.empty(len(first), dtype=object)
+    texts[:] = [f"{a}.{b}.{c}.{e}" for a, b, c, e in octets[first].tolist()]
+    return texts[inverse.reshape(-1)]  # type: ignore[no-any-return]
