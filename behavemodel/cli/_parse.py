@@ -47,7 +47,7 @@ __all__ = ["parse_command"]
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes for large uncompressed logs.",
+    help="Processes that parse large uncompressed logs, this one included (1: no workers).",
 )
 @click.option(
     "--users",

@@ -162,8 +162,11 @@ def iter_auditd(
         Seconds of event time after which an event without a closing record
         (auditd writes no EOE to disk) is considered complete.
     jobs : int, default 1
-        Worker processes for large uncompressed files (split at line
-        boundaries, events at the seams stitched back together).
+        Processes that parse large uncompressed files, this one included
+        (``jobs - 1`` workers): files are cut at line boundaries into pieces,
+        events at the seams stitched back together. The workers are kept for
+        the next call for ``_auditd_parallel.WORKER_IDLE_SECONDS`` (60 s), then
+        stopped. Files smaller than about 8 MB are read by this process alone.
     provenance : bool, default False
         Add ``source_file`` and ``source_line`` columns (the event's first
         record) after the canonical columns.

@@ -1,0 +1,350 @@
+"""Tests for how the parallel reader shares a log's pieces (behavemodel.io._auditd_parallel).
+
+The parent parses its share of each group of pieces as the serial reader does,
+workers parse theirs, and whoever is done first takes pieces from the others'
+shares; the result must equal the serial parse whichever way the pieces went.
+The worker processes are kept between calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from behavemodel.exceptions import ParseError
+from behavemodel.io import ParseReport, iter_auditd
+from behavemodel.io import _auditd_parallel as parallel
+from behavemodel.io import _auditd_transfer as transfer
+
+ORDER = [("source_file", "ascending"), ("source_line", "ascending")]
+
+
+def _chain_log(n: int, start: int = 1, bad_every: int = 50) -> list[str]:
+    """Events three to a second (so events are open at piece ends), parents two back."""
+    lines = []
+    for serial in range(start, start + n):
+        t = f"1700{serial // 3:06d}.{serial % 1000:03d}"
+        lines += [
+            f"node=h{serial % 2} type=SYSCALL msg=audit({t}:{serial}): arch=c000003e syscall=59 "
+            f"success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=1 ppid={max(serial - 2, 1)} "
+            f'pid={serial} auid=0 uid=0 tty=(none) ses=1 comm="p{serial}" exe="/bin/p{serial}" '
+            "key=(null)",
+            f'node=h{serial % 2} type=EXECVE msg=audit({t}:{serial}): argc=1 a0="p{serial}"',
+        ]
+        if bad_every and serial % bad_every == 0:
+            lines.append("not an audit line")
+    return lines
+
+
+@pytest.fixture
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces of 10 kB at least, so that a small log has several."""
+    original = parallel._ranges
+
+    def small(part: Path, jobs: int) -> list[tuple[int, int]]:
+        return original(part, jobs, min_bytes=10_000)
+
+    monkeypatch.setattr(parallel, "_ranges", small)
+
+
+@pytest.fixture
+def log_path(tmp_path: Path) -> Path:
+    path = tmp_path / "audit.log"
+    path.write_text("\n".join(_chain_log(1500, start=1000)) + "\n")
+    return path
+
+
+def _read(source: Any, **kwargs: Any) -> tuple[pa.Table, ParseReport]:
+    report = ParseReport()
+    options = {"on_error": "collect", "provenance": True, "chunk_bytes": 1 << 14, **kwargs}
+    batches = list(iter_auditd(source, report=report, **options))
+    return pa.Table.from_batches(batches).sort_by(ORDER), report
+
+
+def _assert_equal_reads(source: Any, **kwargs: Any) -> None:
+    """``jobs=2`` (or as ``kwargs`` say) gives the serial parse's events and report."""
+    serial, serial_report = _read(source)
+    shared, shared_report = _read(source, **{"jobs": 2, **kwargs})
+    assert shared.equals(serial)
+    assert shared_report.lines_read == serial_report.lines_read
+    assert shared_report.records == serial_report.records
+    assert shared_report.lines_reported == serial_report.lines_reported
+    assert shared_report.errors == serial_report.errors
+    assert shared_report.files == serial_report.files
+
+
+def _shared_files() -> set[Path]:
+    shared = Path(transfer._SHM_DIR)
+    return set(shared.glob("behavemodel-*")) if shared.is_dir() else set()
+
+
+def test_board_gives_shares_then_takes_from_the_largest() -> None:
+    board = parallel._Board(multiprocessing.get_context("spawn"), 2)
+    board.open(6)  # parent: pieces 0-2 (0 taken), worker: 3-5
+    assert board.take_next(0) == 1
+    assert board.take_next(1) == 3
+    assert board.take_last(0) == 5  # the worker's share has 4 and 5 left
+    assert board.take_last(1) == 2  # the parent's has 2 left
+    assert board.take_next(0) is None
+    assert board.take_next(1) == 4
+    assert board.take_next(1) is None
+    assert board.take_last(0) is None
+    board.open(3)
+    board.close()
+    assert board.take_next(0) is None
+    assert board.take_last(1) is None
+
+
+def test_board_shares_of_few_pieces_start_with_the_parent() -> None:
+    board = parallel._Board(multiprocessing.get_context("spawn"), 3)
+    board.open(2)  # the parent keeps its first piece, one worker has none
+    assert board.take_next(0) is None
+    assert board.take_next(1) is None
+    assert board.take_next(2) == 1
+
+
+def test_kept_pool_is_reused_and_equals_the_serial_parse(
+    tmp_path: Path, log_path: Path, small_pieces: None
+) -> None:
+    """Two calls use the same workers; several files (one stream), errors, provenance."""
+    older = tmp_path / "audit.log.1"
+    # Earlier times: the seams assume time goes forward from one part to the next.
+    older.write_text("\n".join(_chain_log(400)) + "\n")
+    before = _shared_files()
+    _assert_equal_reads([older, log_path])
+    pool = parallel._shared
+    assert pool is not None
+    _assert_equal_reads([older, log_path])
+    assert parallel._shared is pool
+    assert _shared_files() <= before
+
+
+def test_a_different_jobs_replaces_the_kept_pool(log_path: Path, small_pieces: None) -> None:
+    _assert_equal_reads(log_path)
+    _assert_equal_reads(log_path, jobs=3)
+    pool = parallel._shared
+    assert pool is not None and pool.workers == 2
+    parallel.shutdown_workers()
+    assert parallel._shared is None
+    _assert_equal_reads(log_path)  # and a new pool starts on demand
+
+
+def test_kept_workers_stop_when_no_call_comes(
+    log_path: Path, small_pieces: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "WORKER_IDLE_SECONDS", 0.3)
+    _assert_equal_reads(log_path)
+    pool = parallel._shared
+    assert pool is not None
+    processes = list(pool.executor._processes.values())
+    assert processes and all(p.is_alive() for p in processes)
+    deadline = time.monotonic() + 30
+    while parallel._shared is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert parallel._shared is None
+    for process in processes:
+        process.join(timeout=10)
+        assert not process.is_alive()
+    _assert_equal_reads(log_path)  # a new pool starts on demand
+
+
+def test_a_call_in_time_keeps_the_workers(
+    log_path: Path, small_pieces: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "WORKER_IDLE_SECONDS", 30.0)
+    _assert_equal_reads(log_path)
+    pool = parallel._shared
+    _assert_equal_reads(log_path)
+    assert parallel._shared is pool
+    timer = parallel._idle_timer
+    assert timer is not None and timer.is_alive()  # one timer, set by the last call
+    parallel.shutdown_workers()
+    assert not timer.is_alive() or timer.finished.is_set()
+
+
+def test_small_files_are_read_by_the_serial_reader(tmp_path: Path) -> None:
+    """One piece gives workers nothing: no pool, same table in the same order."""
+    path = tmp_path / "audit.log"
+    path.write_text("\n".join(_chain_log(300)) + "\n")
+    serial = pa.Table.from_batches(list(iter_auditd(path, on_error="skip")))
+    parallel_read = pa.Table.from_batches(list(iter_auditd(path, jobs=2, on_error="skip")))
+    assert parallel_read.equals(serial)
+
+
+class _InlineExecutor:
+    """Runs a task in this process: at submit (``eager``) or when its result is asked."""
+
+    def __init__(self, eager: bool) -> None:
+        self.eager = eager
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = _LazyFuture(functools.partial(fn, *args))
+        if self.eager:
+            future.result()
+        return future
+
+
+class _SubmitNow(parallel._Submitting):
+    """Tasks submitted before the parent parses (the real ones go in a thread)."""
+
+    def __init__(self, pool: Any, tasks: Any, group: Any, futures: list[Any]) -> None:
+        self.error = None
+        for task, party in tasks:
+            futures.append(pool.executor.submit(task, party, group))
+        self.thread = threading.Thread(target=lambda: None)
+        self.thread.start()
+
+
+class _LazyFuture(Future[Any]):
+    def __init__(self, call: Callable[[], Any]) -> None:
+        super().__init__()
+        self._call = call
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self.done():
+            self.set_result(self._call())
+        return super().result(timeout)
+
+
+@pytest.mark.parametrize("worker_first", [True, False])
+def test_pieces_taken_from_the_other_share_equal_the_serial_parse(
+    monkeypatch: pytest.MonkeyPatch, log_path: Path, small_pieces: None, worker_first: bool
+) -> None:
+    """A worker done first takes the parent's pieces; a parent done first, the worker's."""
+    board = parallel._Board(multiprocessing.get_context("spawn"), 2)
+    pool = parallel._Pool(_InlineExecutor(eager=worker_first), board, 1)  # type: ignore[arg-type]
+
+    @contextmanager
+    def lease(workers: int) -> Iterator[parallel._Pool]:
+        yield pool
+
+    monkeypatch.setattr(parallel, "_lease_pool", lease)
+    monkeypatch.setattr(parallel, "_worker_board", board)
+    monkeypatch.setattr(parallel, "_Submitting", _SubmitNow)
+    taken: dict[int, list[int]] = {0: [], 1: []}
+    original = parallel._parse_taken
+
+    def spy(board: parallel._Board, party: int, *args: Any) -> Any:
+        done = original(board, party, *args)
+        taken[party] += [index for index, _ in done]
+        return done
+
+    monkeypatch.setattr(parallel, "_parse_taken", spy)
+    _assert_equal_reads(log_path)
+    n_pieces = len(parallel._ranges(log_path, 2))
+    if worker_first:  # the parent was left its first piece only
+        assert taken == {0: [], 1: list(range(n_pieces // 2 - 1, 0, -1))}
+    else:  # the worker found nothing left
+        assert taken == {0: list(range(n_pieces - 1, n_pieces // 2 - 1, -1)), 1: []}
+
+
+def test_the_parent_parses_while_the_workers_start(
+    monkeypatch: pytest.MonkeyPatch, log_path: Path, small_pieces: None
+) -> None:
+    """A first submit waits for the fork server (about 0.8 s): the parent parses meanwhile."""
+    board = parallel._Board(multiprocessing.get_context("spawn"), 2)
+    parsing = threading.Event()
+    waited: list[bool] = []
+
+    class _SlowToStart(_InlineExecutor):
+        def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+            waited.append(parsing.wait(timeout=30))  # not set if the parent waits for us
+            return super().submit(fn, *args)
+
+    pool = parallel._Pool(_SlowToStart(eager=False), board, 1)  # type: ignore[arg-type]
+
+    @contextmanager
+    def lease(workers: int) -> Iterator[parallel._Pool]:
+        yield pool
+
+    class _Reader(parallel._ShareReader):
+        def read(self, n: int) -> bytes:
+            parsing.set()
+            return super().read(n)
+
+    monkeypatch.setattr(parallel, "_lease_pool", lease)
+    monkeypatch.setattr(parallel, "_worker_board", board)
+    monkeypatch.setattr(parallel, "_ShareReader", _Reader)
+    _assert_equal_reads(log_path)
+    assert waited and all(waited)
+
+
+def test_errors_in_a_worker_piece_raise_with_their_line(
+    tmp_path: Path, small_pieces: None
+) -> None:
+    lines = _chain_log(1500, bad_every=0)
+    lines[-100] = "garbage in the second half"
+    path = tmp_path / "audit.log"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ParseError) as serial:
+        list(iter_auditd(path, on_error="raise"))
+    before = _shared_files()
+    with pytest.raises(ParseError) as shared:
+        list(iter_auditd(path, on_error="raise", jobs=2))
+    assert (shared.value.file, shared.value.line) == (serial.value.file, serial.value.line)
+    assert shared.value.line == len(lines) - 99
+    assert _shared_files() <= before
+    _assert_equal_reads(path)  # the kept pool still works after the error
+
+
+def test_a_second_call_while_the_pool_is_busy_gets_its_own(
+    log_path: Path, small_pieces: None
+) -> None:
+    serial, _ = _read(log_path)
+    first = iter_auditd(log_path, jobs=2, on_error="skip", provenance=True)
+    head = next(first)  # the kept pool is held until this read ends
+    assert parallel._shared is not None and parallel._shared.busy.locked()
+    second, _ = _read(log_path, jobs=2, on_error="skip")
+    assert second.equals(serial)
+    rest = pa.Table.from_batches([head, *first]).sort_by(ORDER)
+    assert rest.equals(serial)
+    assert not parallel._shared.busy.locked()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_parses_with_its_own_workers(log_path: Path, small_pieces: None) -> None:
+    expected, _ = _read(log_path, jobs=2)  # the parent's pool and fork server run
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            code = 0 if _read(log_path, jobs=2)[0].equals(expected) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    again, _ = _read(log_path, jobs=2)
+    assert again.equals(expected)
+
+
+def test_a_dead_worker_fails_the_call_and_the_next_call_starts_anew(
+    log_path: Path, small_pieces: None
+) -> None:
+    expected, _ = _read(log_path, jobs=2)
+    pool = parallel._shared
+    assert pool is not None
+    for process in list(pool.executor._processes.values()):  # as if the OOM killer struck
+        process.kill()
+        process.join()
+    before = _shared_files()
+    with pytest.raises(BrokenProcessPool):
+        _read(log_path, jobs=2)
+    assert pool.broken
+    assert _shared_files() <= before
+    again, _ = _read(log_path, jobs=2)
+    assert again.equals(expected)
+    assert parallel._shared is not pool
