@@ -264,11 +264,13 @@ class ColumnCodes:
 
     def __init__(self, table: pa.Table) -> None:
         self.table = table
+        # asked for every key and filter of every batch: column_names builds a list
+        self._names = frozenset(table.column_names)
         self._encoded: dict[str, tuple[np.ndarray, pa.Array]] = {}
         self.memo: dict[object, object] = {}
 
     def __contains__(self, name: object) -> bool:
-        return name in self.table.column_names
+        return name in self._names
 
     def __call__(self, name: str) -> tuple[np.ndarray, pa.Array]:
         found = self._encoded.get(name)

@@ -16,22 +16,35 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["COMPILED", "and_lookup", "fill_codes", "integer_codes", "mark_pairs", "pair_lookup"]
+__all__ = [
+    "COMPILED",
+    "and_lookup",
+    "count_codes",
+    "fill_codes",
+    "integer_codes",
+    "mark_pairs",
+    "pair_lookup",
+]
 
 #: Whether the compiled loops are used: numba is installed (``pip install
 #: 'behavemodel[fast]'``). It is imported, and the loops loaded from numba's
 #: cache or compiled, on first use.
 COMPILED = importlib.util.find_spec("numba") is not None
-_JITTED: dict[str, Any] = {}
+_JITTED: dict[tuple[str, str], Any] = {}
 
 
 def _jit(function: Any) -> Any:
-    """The compiled version of ``function`` (numba imported on first use)."""
-    found = _JITTED.get(function.__name__)
+    """The compiled version of ``function`` (numba imported on first use).
+
+    Keyed by module and qualified name: loops of the same name in two modules
+    are two loops.
+    """
+    key = (function.__module__, function.__qualname__)
+    found = _JITTED.get(key)
     if found is None:
         import numba
 
-        found = _JITTED[function.__name__] = numba.njit(cache=True, nogil=True)(function)
+        found = _JITTED[key] = numba.njit(cache=True, nogil=True)(function)
     return found
 
 
@@ -84,6 +97,9 @@ def fill_codes(indices: pa.Array, out: np.ndarray, *, compiled: bool | None = No
     >>> out
     array([ 2, -1,  0,  1], dtype=int32)
     """
+    if indices.null_count == len(indices):  # all null (an absent optional column): no read
+        out.fill(-1)
+        return
     data = _buffer(indices, indices.type.to_pandas_dtype())
     if indices.null_count == 0:
         out[:] = data
@@ -95,6 +111,45 @@ def fill_codes(indices: pa.Array, out: np.ndarray, *, compiled: bool | None = No
     n, offset = len(indices), indices.offset
     valid = np.unpackbits(_valid_bits(indices), bitorder="little", count=offset + n)[offset:]
     out[:] = np.where(valid.view(bool), data, -1)
+
+
+def _tally_loop(  # not _count_loop: _jit keys by name and _kernels has one
+    data: np.ndarray, bitmap: np.ndarray, offset: int, counts: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
+    if bitmap.shape[0] == 0:
+        for i in range(data.shape[0]):
+            counts[data[i]] += 1
+        return
+    last = counts.shape[0] - 1  # nulls count in the spare last slot (their data may be anything)
+    for i in range(data.shape[0]):
+        j = i + offset
+        valid = (bitmap[j >> 3] >> (j & 7)) & 1
+        counts[data[i] * valid + (1 - valid) * last] += 1
+
+
+def count_codes(indices: pa.Array, size: int, *, compiled: bool | None = None) -> np.ndarray:
+    """How often each code ``0 .. size - 1`` occurs in ``indices`` (nulls not counted).
+
+    ``indices`` are a dictionary's (every valid value below ``size``). One pass
+    over the buffers; ``np.bincount`` first converts them to int64 and scans
+    for the largest.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from behavemodel.features._loops import count_codes
+    >>> count_codes(pa.array([2, None, 0, 2], pa.int32()), 4)
+    array([1, 0, 2, 0])
+    """
+    data = _buffer(indices, indices.type.to_pandas_dtype())
+    use = COMPILED if compiled is None else compiled
+    if use and len(indices):
+        counts = np.zeros(size + 1, dtype=np.int64)
+        bitmap = _valid_bits(indices) if indices.null_count else np.zeros(0, dtype=np.uint8)
+        _jit(_tally_loop)(data, bitmap, indices.offset, counts)
+        return counts[:size]
+    valid = _valid_numpy(indices)
+    return np.bincount(data[valid].astype(np.intp), minlength=size)[:size].astype(np.int64)
 
 
 def _range_loop(

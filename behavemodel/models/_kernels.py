@@ -380,6 +380,12 @@ class ScoreTables(NamedTuple):
     in mixed radix ``q_radix`` index ``ktab[k_off[f]:]``, the model key (or
     ``-1``); ``stab`` / ``dtab`` at ``s_off[f] + (group + 1) * (k_n[f] + 1) +
     key + 1`` hold the score and whether it is a deviation.
+
+    Optionally, feature ``f`` with ``d_off[f] >= 0`` skips those steps: its key is
+    ``ctab[d_off[f] + sum((code_q + 1) * q_stride[q])]`` over its components (the
+    code after the fallback, as above; ``-2``: no key), one table over every
+    combination of the codes (see :mod:`._fused`). The numpy twin does not use
+    it: it gives the same keys.
     """
 
     host: int
@@ -404,6 +410,9 @@ class ScoreTables(NamedTuple):
     s_off: np.ndarray
     stab: np.ndarray
     dtab: np.ndarray
+    d_off: np.ndarray | None = None
+    q_stride: np.ndarray | None = None
+    ctab: np.ndarray | None = None
 
 
 def _score_events_numpy(
@@ -467,65 +476,108 @@ def _score_events_loop(
     s_off: np.ndarray,
     stab: np.ndarray,
     dtab: np.ndarray,
+    d_off: np.ndarray,
+    q_stride: np.ndarray,
+    ctab: np.ndarray,
     row_score: np.ndarray,
     out_rows: np.ndarray,
     out_mask: np.ndarray,
     start: int,
     stop: int,
 ) -> int:  # pragma: no cover - compiled by numba; its numpy twin is tested against it
-    # table indices are non-negative: unsigned, they skip numba's wraparound test
+    # Events go in blocks that stay in L1: first the model group and the
+    # selections of the whole block, one column at a time (tight loops, no
+    # branch), then per event only the features it is selected for. Checking
+    # the filters event by event cost about as much as all the key lookups.
+    # Table and column indices are non-negative: unsigned, they skip numba's
+    # wraparound test.
+    block = 1024
     n_sel = sel_start.shape[0] - 1
     n_feat = feat_sel.shape[0]
-    ok = np.zeros(max(n_sel, 1), dtype=np.bool_)
+    mg = np.empty(block, dtype=np.int64)
+    ok = np.empty((max(n_sel, 1), block), dtype=np.bool_)
+    chosen = np.empty(block, dtype=np.int64)  # per event, a bit per feature that selects it
+    hosts = codes[host]
+    groups = codes[max(group, 0)]
     found = start
-    for i in range(start, stop):
-        other = codes[group, i] + 1 if group >= 0 else 0
-        mg = gtab[np.uint64((codes[host, i] + 1) * width + other)]
-        if mg == -2:
-            row_score[i] = 0.0
-            continue
+    for b0 in range(start, stop, block):
+        m = min(block, stop - b0)
+        h = hosts[b0 : b0 + m]
+        if group >= 0:
+            g = groups[b0 : b0 + m]
+            for k in range(m):
+                mg[k] = gtab[np.uint64((h[k] + 1) * width + g[k] + 1)]
+        else:
+            for k in range(m):
+                mg[k] = gtab[np.uint64((h[k] + 1) * width)]
         for s in range(n_sel):
-            good = True
+            oks = ok[s]
+            for k in range(m):
+                oks[k] = mg[k] != -2  # invalid events are in no selection
             for e in range(sel_start[s], sel_start[s + 1]):
-                if not ftab[np.uint64(f_off[e] + codes[f_col[e], i] + 1)]:
-                    good = False
-                    break
-            ok[s] = good
-        best = 0.0
-        mask = 0
+                column = codes[np.uint64(f_col[e])][b0 : b0 + m]
+                off = f_off[e] + 1
+                for k in range(m):
+                    oks[k] &= ftab[np.uint64(off + column[k])]
+        for k in range(m):
+            chosen[k] = 0
         for f in range(n_feat):
-            if not ok[feat_sel[f]]:
+            okf = ok[feat_sel[f]]
+            for k in range(m):
+                chosen[k] |= np.int64(okf[k]) << f
+        for k in range(m):
+            i = b0 + k
+            features = chosen[k]
+            if features == 0:
+                row_score[i] = 0.0
                 continue
-            radix = 0
-            known = True
-            keyed = True
-            for q in range(q_start[f], q_start[f + 1]):
-                c = codes[q_col[q], i]
-                if c < 0 and q_fb[q] >= 0:
-                    b = codes[q_fb[q], i]
-                    c = b + q_n[q] if b >= 0 else -1
-                v = ptab[np.uint64(q_off[q] + c + 1)]
-                if v == -2:
-                    keyed = False
-                    break
-                if v < 0:
-                    known = False
+            best = 0.0
+            mask = 0
+            for f in range(n_feat):
+                if not (features >> f) & 1:
+                    continue
+                if d_off[f] >= 0:  # one lookup over the combined codes
+                    idx = 0
+                    for q in range(q_start[f], q_start[f + 1]):
+                        c = codes[np.uint64(q_col[q]), i]
+                        if c < 0 and q_fb[q] >= 0:
+                            b = codes[np.uint64(q_fb[q]), i]
+                            c = b + q_n[q] if b >= 0 else -1
+                        idx += (c + 1) * q_stride[q]
+                    key = ctab[np.uint64(d_off[f] + idx)]
+                    if key == -2:
+                        continue
                 else:
-                    radix = radix * q_radix[q] + v
-            if not keyed:
-                continue
-            key = ktab[np.uint64(k_off[f] + radix)] if known else -1
-            at = s_off[f] + (mg + 1) * (k_n[f] + 1) + key + 1
-            s = stab[np.uint64(at)]
-            if s > best:
-                best = s
-            if dtab[np.uint64(at)]:
-                mask |= 1 << f
-        row_score[i] = best
-        if mask:
-            out_rows[found] = i
-            out_mask[found] = mask
-            found += 1
+                    radix = 0
+                    known = True
+                    keyed = True
+                    for q in range(q_start[f], q_start[f + 1]):
+                        c = codes[np.uint64(q_col[q]), i]
+                        if c < 0 and q_fb[q] >= 0:
+                            b = codes[np.uint64(q_fb[q]), i]
+                            c = b + q_n[q] if b >= 0 else -1
+                        v = ptab[np.uint64(q_off[q] + c + 1)]
+                        if v == -2:
+                            keyed = False
+                            break
+                        if v < 0:
+                            known = False
+                        else:
+                            radix = radix * q_radix[q] + v
+                    if not keyed:
+                        continue
+                    key = ktab[np.uint64(k_off[f] + radix)] if known else -1
+                at = s_off[f] + (mg[k] + 1) * (k_n[f] + 1) + key + 1
+                score = stab[np.uint64(at)]
+                if score > best:
+                    best = score
+                if dtab[np.uint64(at)]:
+                    mask |= 1 << f
+            row_score[i] = best
+            if mask:
+                out_rows[found] = i
+                out_mask[found] = mask
+                found += 1
     return found
 
 
@@ -577,16 +629,7 @@ def score_events(
     out_rows = np.empty(n, dtype=np.int64)
     out_mask = np.empty(n, dtype=np.int64)
     loop = _jit(_score_events_loop)
-    args = (
-        np.ascontiguousarray(codes, dtype=np.int32),
-        int(tables.host),
-        int(tables.group),
-        int(tables.width),
-        *(np.ascontiguousarray(a) for a in tables[3:]),
-        row_score,
-        out_rows,
-        out_mask,
-    )
+    args = (*_loop_tables(codes, tables), row_score, out_rows, out_mask)
     # the loop releases the GIL: halves of a large batch run on two threads
     middle = n // 2 if n >= _SPLIT_ROWS and _CPUS > 1 else n
     other = _pool().submit(lambda: loop(*args, middle, n)) if middle < n else None
@@ -597,6 +640,24 @@ def score_events(
         rows = np.concatenate([rows, out_rows[middle:end]])
         mask = np.concatenate([mask, out_mask[middle:end]])
     return row_score, rows, mask
+
+
+def _loop_tables(codes: np.ndarray, tables: ScoreTables) -> tuple[Any, ...]:
+    """The arguments of :func:`_score_events_loop` before its outputs (no direct keys: -1)."""
+    n_feat = len(tables.feat_sel)
+    d_off = np.full(n_feat, -1, dtype=np.int64) if tables.d_off is None else tables.d_off
+    q_stride = np.zeros(len(tables.q_col), dtype=np.int64)
+    if tables.q_stride is not None:
+        q_stride = tables.q_stride
+    ctab = np.zeros(1, dtype=np.int64) if tables.ctab is None else tables.ctab
+    return (
+        np.ascontiguousarray(codes, dtype=np.int32),
+        int(tables.host),
+        int(tables.group),
+        int(tables.width),
+        *(np.ascontiguousarray(a) for a in tables[3:22]),
+        *(np.ascontiguousarray(a, dtype=np.int64) for a in (d_off, q_stride, ctab)),
+    )
 
 
 #: Batches of at least this many events are scored on two threads.

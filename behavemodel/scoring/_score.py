@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from behavemodel import schema as s
+from behavemodel.features._loops import count_codes
 from behavemodel.models import BaselineDetector, alerts
 from behavemodel.models._index import THRESHOLD
 from behavemodel.scoring._read import Batch, EventSource, SourceLike, open_source
@@ -421,18 +422,13 @@ class _Counts:
 def _value_counts(column: pa.ChunkedArray) -> list[tuple[Any, int]]:
     """(value, count) of every value of ``column`` present (null as None).
 
-    Dictionary chunks are counted on their indices (``bincount``), without
-    hashing the values of every row.
+    Dictionary chunks are counted on their indices (:func:`count_codes`, one
+    pass), without hashing the values of every row.
     """
     counts: dict[Any, int] = {}
     for chunk in column.chunks:
         if pa.types.is_dictionary(chunk.type) and not chunk.dictionary.null_count:
-            indices = chunk.indices
-            if indices.null_count:
-                indices = pc.drop_null(indices)
-            per = np.bincount(
-                indices.to_numpy(zero_copy_only=False), minlength=len(chunk.dictionary)
-            )
+            per = count_codes(chunk.indices, len(chunk.dictionary))
             found = np.flatnonzero(per)
             values = chunk.dictionary.take(pa.array(found)).to_pylist()
             pairs = list(zip(values, per[found].tolist(), strict=True))

@@ -100,6 +100,54 @@ def test_fused_scores_and_alerts_equal_the_reference_path(
     _compare(model, table.slice(0, 0), monkeypatch)
 
 
+def test_tables_of_reordered_dictionaries_are_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each row group of a dump has the same values in another order: the per-value
+    # tables of the last batch are reordered, not computed again, and scores do not change
+    model = BaselineDetector(features=FEATURES, min_span="1h", novelty_threshold=0.5)
+    model.fit(_events(3, 3000, dictionary=True))
+    plain = _events(103, 2000, dictionary=False)
+
+    def encoded(table: pa.Table) -> pa.Table:
+        for i, field in enumerate(table.schema):
+            if pa.types.is_string(field.type) and field.name != "event_id":
+                table = table.set_column(i, field.name, table.column(i).dictionary_encode())
+        return table
+
+    first = encoded(plain)
+    second = encoded(plain.take(pa.array(np.arange(plain.num_rows)[::-1])))
+    assert (
+        not first.column("process_exe")
+        .chunk(0)
+        .dictionary.equals(second.column("process_exe").chunk(0).dictionary)
+    )
+    reordered: list[bool] = []
+    original = _fused._reordered
+
+    def spy(*args: Any) -> Any:
+        found = original(*args)
+        reordered.append(found is not None)
+        return found
+
+    monkeypatch.setattr(_fused, "_reordered", spy)
+    _compare(model, first, monkeypatch)
+    _compare(model, second, monkeypatch)
+    assert any(reordered)
+    fresh = _fused.score_fused(
+        model._baseline,
+        model._events(second, model.config_, reset=False, who="t"),
+        model.config_,
+    )
+    model._baseline.__dict__.pop(_fused._CACHE)  # the same batch, every table computed anew
+    again = _fused.score_fused(
+        model._baseline,
+        model._events(second, model.config_, reset=False, who="t"),
+        model.config_,
+    )
+    assert fresh is not None and again is not None
+    for x, y in zip(fresh, again, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -172,6 +220,31 @@ def test_score_events_twins_agree(seed: int, monkeypatch: pytest.MonkeyPatch) ->
     for x, y in zip(compiled, plain, strict=True):
         np.testing.assert_array_equal(x, y)
     assert len(compiled[1])
+    assert (tables.d_off >= 0).any()  # features keyed in one lookup (small dictionaries)
+    by_part = _kernels.score_events(codes, tables._replace(d_off=None), compiled=True)
+    for x, y in zip(by_part, plain, strict=True):
+        np.testing.assert_array_equal(x, y)
+    # the loop goes in blocks of 1024 events: ranges that start and stop inside blocks
+    n = codes.shape[1]
+    loop = _kernels._jit(_kernels._score_events_loop)
+    for start, stop in [(0, 1), (1, 1025), (1023, 2049), (700, n), (0, 0)]:
+        row_score, out_rows, out_mask = (
+            np.full(n, -1.0),
+            np.zeros(n, np.int64),
+            np.zeros(n, np.int64),
+        )
+        found = loop(
+            *_kernels._loop_tables(codes, tables),
+            row_score,
+            out_rows,
+            out_mask,
+            start,
+            stop,
+        )
+        np.testing.assert_array_equal(row_score[start:stop], plain[0][start:stop])
+        inside = (plain[1] >= start) & (plain[1] < stop)
+        np.testing.assert_array_equal(out_rows[start:found], plain[1][inside])
+        np.testing.assert_array_equal(out_mask[start:found], plain[2][inside])
 
 
 @pytest.mark.parametrize("compiled", TWINS)
