@@ -275,9 +275,13 @@ class _Events:
         table: list[Any],
         *,
         fill: bool = False,
+        absent: np.ndarray | None = None,
     ) -> None:
-        """Set events ``idx`` to ``table[codes]`` (-1: empty)."""
-        self._column(name).set(idx, codes, table, fill=fill)
+        """Set events ``idx`` to ``table[codes]`` (-1: empty).
+
+        ``absent`` marks the None entries of ``table`` when the caller knows them.
+        """
+        self._column(name).set(idx, codes, table, fill=fill, absent=absent)
 
     def has(self, name: str) -> bool:
         """Whether string column ``name`` was set at all."""
@@ -347,11 +351,37 @@ class _GenericRecords:
         account = np.concatenate(
             [np.full(len(rows_of[name]), name in _ACCOUNT_RECORDS) for name in names]
         )
+        self._rows = rows
         self._values = _generic_values(front.generic_fields(rows), account)
 
     def fill(self, events: _Events, ev: np.ndarray, record_type: str) -> None:
         """Fill events ``ev`` from the records of ``record_type``."""
         _apply_generic(events, ev, self._values, self._at[record_type])
+
+    def fill_all_at_once(
+        self, events: _Events, ev_of_row: np.ndarray, rows_of: Mapping[str, np.ndarray]
+    ) -> bool:
+        """Fill the events of all generic records in one go, when that changes nothing.
+
+        Filled type by type (:meth:`fill`, in the order of ``rows_of``), the
+        first type of an event to have a value wins, and a CWD record read
+        after a generic one replaces its cwd. When no event has two generic
+        records nor a CWD record besides one, the order cannot matter, and
+        one fill per column instead of one per column and record type saves
+        most of the per-call cost (a block has a few records of many types).
+        Returns False, having filled nothing, when the order could matter.
+        """
+        if not self._at:
+            return True
+        ev = ev_of_row[self._rows]
+        seen = np.bincount(ev, minlength=events.n)  # generic records per event
+        if seen.max(initial=0) > 1:
+            return False
+        cwd_rows = rows_of.get("CWD")
+        if cwd_rows is not None and len(cwd_rows) and seen[ev_of_row[cwd_rows]].any():
+            return False
+        _apply_generic(events, ev, self._values, slice(None))
+        return True
 
 
 def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> ChunkResult:
@@ -449,13 +479,12 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
     primary_names = [*type_names, "SYSCALL"]
     primary = front.type_codes[first_kept].astype(np.int64)  # codes into primary_names
     arch_big_endian = np.zeros(n, bool)
-    syscall_names = np.full(n, None, dtype=object)
     sys_rows = rows_of.get("SYSCALL")
     if sys_rows is not None:
         primary[ev_of_row[sys_rows]] = len(type_names)
-        arch_big_endian, syscall_names = _fill_syscall(
-            events, front, sys_rows, ev_of_row[sys_rows]
-        )
+        arch_big_endian = _fill_syscall(events, front, sys_rows, ev_of_row[sys_rows])
+    # syscall names as codes into a table of names (-1: none), compared name by name
+    syscalls = events.strings[s.SYSCALL] if events.has(s.SYSCALL) else _Strings(n)
     if "EXECVE" in rows_of:
         rows = rows_of["EXECVE"]
         cmd, has = front.cmdlines(rows, ev_of_row[rows], n)
@@ -467,6 +496,7 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
             title_rows = rows_of["PROCTITLE"]
             rows_of["PROCTITLE"] = title_rows[~has[ev_of_row[title_rows]]]
     generic = _GenericRecords(front, rows_of)
+    generic_done = generic.fill_all_at_once(events, ev_of_row, rows_of)
     for name, rows in rows_of.items():
         ev = ev_of_row[rows]
         if name in _SKIPPED_TYPES or len(rows) == 0:
@@ -484,13 +514,13 @@ def parse_block(block: LineBlock, *, final: bool, options: ParseOptions) -> Chun
             events.set_int("sock_port", ev, addrs.port, addrs.port_ok)
         elif name == "CONTAINER_ID":
             events.set_coded(s.CONTAINER_ID, ev, front.strings(rows, name, "contid"), decode_plain)
-        else:
+        elif not generic_done:
             # Other records: fill process facts only where no SYSCALL gave them.
             generic.fill(events, ev, name)
     login = np.isin(primary, [k for k, t in enumerate(primary_names) if t == "USER_LOGIN"])
-    event_type, direction = _classify(events, syscall_names, login)
+    event_type, direction = _classify(events, syscalls, login)
     if "PATH" in rows_of:
-        _fill_file_paths(events, front, rows_of["PATH"], ev_of_row, event_type, syscall_names)
+        _fill_file_paths(events, front, rows_of["PATH"], ev_of_row, event_type, syscalls)
     tskeys = front.tskeys(first_kept)
     nodes = _Strings(n)
     nodes.set(
@@ -574,9 +604,25 @@ def _sockaddr_columns(raw: Coded, big_endian: np.ndarray) -> _Sockaddrs:
     return _Sockaddrs(codes, family, address, ports[codes], valid[codes])
 
 
-def _fill_syscall(
-    events: _Events, front: Front, rows: np.ndarray, ev: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+#: Integer fields of SYSCALL records -> their base.
+_SYSCALL_INTS = {
+    "syscall": 10,
+    "exit": 10,
+    "ppid": 10,
+    "pid": 10,
+    "uid": 10,
+    "auid": 10,
+    "ses": 10,
+    "a1": 16,
+    "a2": 16,
+}
+
+
+def _fill_syscall(events: _Events, front: Front, rows: np.ndarray, ev: np.ndarray) -> np.ndarray:
+    """Fill events ``ev`` from their SYSCALL records ``rows``.
+
+    Returns whether the arch of each event of the block is big-endian.
+    """
     n = events.n
     rt = "SYSCALL"
     arch = front.strings(rows, rt, "arch")
@@ -584,10 +630,13 @@ def _fill_syscall(
     big_by_code = np.array([bool(i and i.big_endian) for i in infos], dtype=bool)
     big_endian = np.zeros(n, bool)
     big_endian[ev] = big_by_code[arch.codes]
-    numbers, num_ok = front.integers(rows, rt, "syscall")
+    fields = list(_SYSCALL_INTS.items())
+    ints = dict(zip(_SYSCALL_INTS, front.integer_fields(rows, rt, fields), strict=True))
+    numbers, num_ok = ints["syscall"]
     # syscall name per distinct (arch, number)
     pair = (arch.codes + 1) * 1_000_000 + np.where(num_ok & (numbers < 999_999), numbers, 999_999)
-    uniq, inverse = np.unique(pair, return_inverse=True)
+    inverse, uniq = pd.factorize(pair)  # (hashing: no sort)
+    inverse = inverse.astype(np.int64, copy=False)
     lookup = np.empty(len(uniq), dtype=object)
     for j, p in enumerate(uniq.tolist()):
         info = infos[p // 1_000_000 - 1]
@@ -598,9 +647,8 @@ def _fill_syscall(
             lookup[j] = str(number)
         else:
             lookup[j] = tables.syscall_name(info, number) or str(number)
-    names = lookup[inverse]
     # socketcall(2) multiplexes the socket calls: the real one is in a0.
-    is_socketcall = names == "socketcall"
+    is_socketcall = np.array([name == "socketcall" for name in lookup.tolist()], bool)[inverse]
     if is_socketcall.any():
         a0, a0_ok = front.integers(rows, rt, "a0", base=16)
         kind = np.array(
@@ -609,15 +657,13 @@ def _fill_syscall(
         )
         kind[~is_socketcall] = None
         events.set_obj("socketcall_type", ev, kind)
-    syscall_names = np.full(n, None, dtype=object)
-    syscall_names[ev] = names
     events.set_codes(s.SYSCALL, ev, inverse, lookup.tolist())
     events.set_coded("success_raw", ev, front.strings(rows, rt, "success"), _unquote)
-    events.set_int(s.EXIT_CODE, ev, *front.integers(rows, rt, "exit"))
+    events.set_int(s.EXIT_CODE, ev, *ints["exit"])
     for col, field_name in ((s.PARENT_PID, "ppid"), (s.PROCESS_PID, "pid"), (s.USER_UID, "uid")):
-        events.set_int(col, ev, *front.integers(rows, rt, field_name))
+        events.set_int(col, ev, *ints[field_name])
     for col, field_name in ((s.LOGIN_UID, "auid"), (s.SESSION_ID, "ses")):
-        values, valid = front.integers(rows, rt, field_name)
+        values, valid = ints[field_name]
         events.set_int(col, ev, values, valid & (values != UNSET_ID) & (values != -1))
     events.set_coded(s.TTY, ev, front.strings(rows, rt, "tty"), _tty_value)
     events.set_coded(s.PROCESS_NAME, ev, front.strings(rows, rt, "comm"), decode_encoded)
@@ -626,9 +672,8 @@ def _fill_syscall(
     events.set_coded(s.USER_NAME, ev, front.strings(rows, rt, "UID"), _enriched_name)
     events.set_coded(s.LOGIN_NAME, ev, front.strings(rows, rt, "AUID"), _enriched_name)
     for arg in ("a1", "a2"):
-        values, valid = front.integers(rows, rt, arg, base=16)
-        events.set_int(arg, ev, values, valid)
-    return big_endian, syscall_names
+        events.set_int(arg, ev, *ints[arg])
+    return big_endian
 
 
 def _unquote(raw: bytes) -> bytes:
@@ -808,31 +853,39 @@ _DIRECTION_OF_CODE = np.array(
 
 
 def _classify(
-    events: _Events, syscall_names: np.ndarray, login: np.ndarray
+    events: _Events, syscalls: _Strings, login: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """event_type and net_direction from the syscall (and open flags, login records).
 
     Both are codes: into :data:`_EVENT_TYPES` and :data:`_DIRECTIONS` (-1: none).
+    ``syscalls`` is the SYSCALL column: each name of its table is looked at
+    once, and events get the outcome of their name by its code.
     """
-    n = events.n
-    event_type = np.zeros(n, np.int64)
-    direction = np.full(n, -1, np.int64)
-    codes, names = pd.factorize(syscall_names)  # None -> -1; compare codes, not objects
+    names = syscalls.table
+    type_of = np.zeros(len(names) + 1, np.int64)  # the last entry: code -1, no syscall
+    direction_of = np.full(len(names) + 1, -1, np.int64)
+    flags_arg = np.zeros(len(names) + 1, np.int64)  # open-like calls: where their flags are
     for k, name in enumerate(names):
-        where = codes == k
         kind = _SYSCALL_EVENT_TYPES.get(name)
         if kind is not None:
-            event_type[where] = _EVENT_CODE[kind]
+            type_of[k] = _EVENT_CODE[kind]
         elif name in _FILE_WRITE_SYSCALLS:
-            event_type[where] = _FILE_WRITE
+            type_of[k] = _FILE_WRITE
         elif name in _OPEN_FLAG_ARG:
-            flags, valid = events.get_int("a1" if _OPEN_FLAG_ARG[name] == 1 else "a2")
+            flags_arg[k] = _OPEN_FLAG_ARG[name]
+        elif name in _OUTBOUND_SENDS:
+            direction_of[k] = _DIRECTIONS.index("outbound")
+        elif name in _INBOUND_RECVS:
+            direction_of[k] = _INBOUND
+    event_type = type_of[syscalls.codes]
+    direction = direction_of[syscalls.codes]
+    arg_of_event = flags_arg[syscalls.codes]
+    for arg in (1, 2):
+        where = arg_of_event == arg
+        if where.any():
+            flags, valid = events.get_int(f"a{arg}")
             writes = where & valid & ((flags & _WRITE_INTENT) != 0)
             event_type[writes] = _FILE_WRITE
-        elif name in _OUTBOUND_SENDS:
-            direction[where] = _DIRECTIONS.index("outbound")
-        elif name in _INBOUND_RECVS:
-            direction[where] = _INBOUND
     if events.has("socketcall_type"):
         socketcall = events.strings["socketcall_type"]
         kinds = np.array([_EVENT_CODE[t] if t else -1 for t in socketcall.table] + [-1], np.int64)
@@ -851,10 +904,13 @@ def _fill_file_paths(
     path_rows: np.ndarray,
     ev_of_row: np.ndarray,
     event_type: np.ndarray,
-    syscall_names: np.ndarray,
+    syscalls: _Strings,
 ) -> None:
     """file_path for file events: the created, deleted or written PATH item."""
-    is_open_like = np.isin(syscall_names, ("open", "openat", "openat2", "open_by_handle_at"))
+    open_like = ("open", "openat", "openat2", "open_by_handle_at")
+    is_open_like = np.array([name in open_like for name in syscalls.table] + [False])[
+        syscalls.codes
+    ]
     wanted = (event_type == _FILE_WRITE) | is_open_like
     rows = path_rows[wanted[ev_of_row[path_rows]]]
     if len(rows) == 0:
@@ -1035,12 +1091,13 @@ def _socket_ends(
     address = events.strings["sock_address"]
     port, port_ok = (values[where] for values in events.get_int("sock_port"))
     inbound = direction[where] == _INBOUND
+    absent = np.array([value is None for value in address.table], bool)  # once for both ends
     for name, (port_values, port_valid), side in (
         (s.SRC_IP, src_port, inbound),
         (s.DST_IP, dst_port, ~inbound),
     ):
         rows = where[side]
-        events.set_codes(name, rows, address.codes[rows], address.table)
+        events.set_codes(name, rows, address.codes[rows], address.table, absent=absent)
         with_port = side & port_ok
         port_values[where[with_port]] = port[with_port]
         port_valid[where[with_port]] = True
@@ -1116,13 +1173,13 @@ def _distinct_names(names: list[Any]) -> tuple[np.ndarray, list[Any]]:
 
 
 def _first_seen(codes: np.ndarray, n_codes: int) -> np.ndarray:
-    """The codes in ``[0, n_codes)`` that occur in ``codes``, in order of first occurrence."""
-    present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=n_codes))
-    if len(present) > 16:  # many distinct codes: one sort
-        used, first = np.unique(codes[codes >= 0], return_index=True)
-        return used[np.argsort(first)]  # type: ignore[no-any-return]
-    first = np.array([np.argmax(codes == c) for c in present.tolist()], np.int64)
-    return present[np.argsort(first)]  # type: ignore[no-any-return]
+    """The codes in ``[0, n_codes)`` that occur in ``codes``, in order of first occurrence.
+
+    ``pd.unique`` hashes once and keeps the order of appearance: no sort, and
+    no pass per distinct code.
+    """
+    present = pd.unique(np.asarray(codes, np.int64))
+    return present[(present >= 0) & (present < n_codes)]  # type: ignore[no-any-return]
 
 
 def _names_from_map(

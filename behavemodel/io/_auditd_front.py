@@ -15,6 +15,7 @@ values), so values are decoded once per distinct value.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,6 +178,12 @@ class Front:
     ) -> tuple[np.ndarray, np.ndarray]:
         """One integer field: (values, valid)."""
         return _parse_uniques(self.strings(rows, record_type, field), base)
+
+    def integer_fields(
+        self, rows: np.ndarray, record_type: str, fields: Sequence[tuple[str, int]]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`integers` of several ``(field, base)`` of the same records."""
+        return [self.integers(rows, record_type, field, base) for field, base in fields]
 
     def bodies(self, rows: np.ndarray) -> list[bytes]:
         """Record bodies (after the header), for the general tokenizer."""
@@ -473,17 +480,24 @@ class ScanFront(Front):
         self._ival, self._iok, self._scode = ival, iok, scode
         self._st_s, self._st_e, self._st_field, self._st_code = st_s, st_e, st_field, st_code
         self._uniques: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._ts_s, self._ts_e = ts_s[li], ts_e[li]
-        self.sec, self.frac_us, self.serial = sec[li], frac[li], serial[li]
+        if len(li) == len(ok):  # every line has a header (the usual case): no copies
+            self._ts_s, self._ts_e = ts_s, ts_e
+            self.sec, self.frac_us, self.serial = sec, frac, serial
+        else:
+            self._ts_s, self._ts_e = ts_s[li], ts_e[li]
+            self.sec, self.frac_us, self.serial = sec[li], frac[li], serial[li]
         nodes = self._scanned_coded(_scan.NODE_FIELD, li)
         self.node_codes, self.node_uniques = nodes.codes, nodes.uniques
         types = self._scanned_coded(_scan.TYPE_FIELD, li)
         self.type_codes = types.codes
         self.type_names = [t.decode("ascii", "replace") for t in types.uniques]
         # EXECVE argument tokens, by record (position among the header lines)
-        pos_of_line = np.full(len(line_s), -1, np.int64)
-        pos_of_line[li] = np.arange(len(li))
-        self._arg_rec = pos_of_line[a_line]
+        if len(li) == len(ok):  # records are the lines
+            self._arg_rec = a_line
+        else:
+            pos_of_line = np.full(len(line_s), -1, np.int64)
+            pos_of_line[li] = np.arange(len(li))
+            self._arg_rec = pos_of_line[a_line]
         self._arg_index, self._arg_piece, self._arg_s, self._arg_e = a_index, a_piece, a_s, a_e
 
     def _scan(
@@ -561,6 +575,30 @@ class ScanFront(Front):
             raise ValueError(f"The scanner parses {field!r} in another base than {base}.")
         parse = _scan.parse_decimal if base == 10 else _scan.parse_hex
         return parse(self._buf, self._fs[:, slot][lines], self._fe[:, slot][lines])  # type: ignore[no-any-return]
+
+    def integer_fields(
+        self, rows: np.ndarray, record_type: str, fields: Sequence[tuple[str, int]]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`integers` of several fields, the scanned ones from one gather of rows.
+
+        The scanner keeps a line's integers side by side: taking the rows once
+        reads each line's integers once, where a column at a time reads the
+        same lines again for every field.
+        """
+        _scan = _scanner()
+        lines = self.line_idx[rows]
+        gathered: tuple[np.ndarray, np.ndarray] | None = None
+        out = []
+        for field, base in fields:
+            f = self._field(field, record_type)
+            kind, slot = _scan.FIELD_KINDS[f], _scan.FIELD_SLOTS[f]
+            if (kind == _scan.KIND_DEC and base == 10) or (kind == _scan.KIND_HEX and base == 16):
+                if gathered is None:
+                    gathered = self._ival[lines], self._iok[lines]
+                out.append((gathered[0][:, slot], gathered[1][:, slot]))
+            else:
+                out.append(self.integers(rows, record_type, field, base))
+        return out
 
     def bodies(self, rows: np.ndarray) -> list[bytes]:
         data = self._data

@@ -28,6 +28,8 @@ __all__ = [
     "hex_at",
     "latest_rows",
     "line_ends",
+    "map_get",
+    "map_put",
     "parse_decimal",
     "parse_hex",
     "scan",
@@ -660,6 +662,60 @@ def _remember_row(row_keys, a, slot_row, mask):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
+def map_get(slot_keys, slot_values, keys):  # type: ignore[no-untyped-def]
+    """Values of ``keys`` in an open-addressing map (-1: not there).
+
+    The map is ``slot_keys`` / ``slot_values`` of a power-of-two length, a slot
+    being empty where its value is -1, and never more than half full (see
+    :func:`map_put`): every probe ends at an empty slot.
+    """
+    size = min(slot_keys.shape[0], slot_values.shape[0])
+    out = np.full(keys.shape[0], -1, np.int64)
+    if size == 0 or size & (size - 1) != 0:  # not a map of map_put
+        return out
+    mask = size - 1
+    for k in range(keys.shape[0]):
+        key = keys[k]
+        at = (key * -7046029254386353131) & mask
+        for _ in range(size):  # (a full map, not made by map_put, still ends)
+            if slot_values[at] < 0:
+                break
+            if slot_keys[at] == key:
+                out[k] = slot_values[at]
+                break
+            at = (at + 1) & mask
+    return out
+
+
+@njit(cache=True, nogil=True)
+def map_put(slot_keys, slot_values, slot_order, keys, values, n_used):  # type: ignore[no-untyped-def]
+    """Set ``keys[k]`` to ``values[k]`` (>= 0; later ones win) in the map of :func:`map_get`.
+
+    A key new to the map gets the next insertion number in ``slot_order``
+    (from ``n_used``, the number of keys in the map); a known key keeps its
+    own, as a dict keeps its order. Returns the new number of keys, or -1,
+    changing nothing, when the keys could make the map more than half full.
+    """
+    size = min(slot_keys.shape[0], slot_values.shape[0], slot_order.shape[0])
+    if size & (size - 1) != 0 or values.shape[0] < keys.shape[0]:
+        return -1
+    if n_used < 0 or 2 * (n_used + keys.shape[0]) > size:
+        return -1
+    mask = size - 1
+    for k in range(keys.shape[0]):
+        key = keys[k]
+        at = (key * -7046029254386353131) & mask
+        while slot_values[at] >= 0 and slot_keys[at] != key:
+            at = (at + 1) & mask
+        if slot_values[at] < 0:
+            slot_keys[at] = key
+            slot_order[at] = n_used
+            n_used += 1
+        slot_values[at] = values[k]
+    return n_used
+
+
+@njit(cache=True, nogil=True)
 def used_codes(scode, lines, slot, n_codes):  # type: ignore[no-untyped-def]
     """The codes ``scode[lines, slot]`` renumbered to the ones used there.
 
@@ -668,8 +724,10 @@ def used_codes(scode, lines, slot, n_codes):  # type: ignore[no-untyped-def]
     """
     m = lines.shape[0]
     new_of = np.full(n_codes, -1, np.int64)
-    for k in range(m):
+    codes = np.empty(m, np.int64)
+    for k in range(m):  # the lines' codes read once (scattered reads), then renumbered
         c = scode[lines[k], slot]
+        codes[k] = c
         if c >= 0:
             new_of[c] = 0
     kept = np.empty(n_codes, np.int64)
@@ -679,9 +737,8 @@ def used_codes(scode, lines, slot, n_codes):  # type: ignore[no-untyped-def]
             new_of[c] = n_kept
             kept[n_kept] = c
             n_kept += 1
-    codes = np.empty(m, np.int64)
     for k in range(m):
-        c = scode[lines[k], slot]
+        c = codes[k]
         codes[k] = new_of[c] if c >= 0 else -1
     return codes, kept[:n_kept]
 
@@ -693,11 +750,11 @@ def scan_execve_args(buf, lines, body_s, line_e):  # type: ignore[no-untyped-def
     Returns (line, index, piece, value start, value end) per token; piece is -1
     for an argument logged whole. ``aN_len`` and ``argc`` are not arguments.
     """
+    # Room for every token a body can hold: a kept token takes at least four bytes
+    # ("aN=" and a separator), so no pass over the bytes is needed to count them.
     total = 0
     for k in range(lines.shape[0]):
-        for p in range(body_s[lines[k]], line_e[lines[k]]):
-            if buf[p] == _EQ:
-                total += 1
+        total += max(line_e[lines[k]] - body_s[lines[k]], 0) // 4 + 1
     arg_line = np.empty(total, np.int64)
     arg_index = np.empty(total, np.int64)
     arg_piece = np.empty(total, np.int64)
@@ -770,6 +827,13 @@ def decimal_at(buf, s, e):  # type: ignore[no-untyped-def]
     if e - s > 19 or e <= s:
         return 0, False
     v = 0
+    if e - s <= 18:  # (the usual case) 18 digits always fit: no overflow test per digit
+        for p in range(s, e):
+            c = buf[p]
+            if c < 48 or c > 57:
+                return 0, False
+            v = v * 10 + (c - 48)
+        return (-v if neg else v), True
     for p in range(s, e):
         c = buf[p]
         if c < 48 or c > 57:
@@ -781,6 +845,13 @@ def decimal_at(buf, s, e):  # type: ignore[no-untyped-def]
     return (-v if neg else v), True
 
 
+#: Value of each byte as a hexadecimal digit, -1 for bytes that are none.
+_HEX_DIGIT = np.full(256, -1, np.int64)
+_HEX_DIGIT[48:58] = np.arange(10)
+_HEX_DIGIT[97:103] = np.arange(10, 16)
+_HEX_DIGIT[65:71] = np.arange(10, 16)
+
+
 @njit(cache=True, nogil=True)
 def hex_at(buf, s, e):  # type: ignore[no-untyped-def]
     """Unsigned hexadecimal integer (at most 15 digits) at [s, e): (value, valid)."""
@@ -788,14 +859,8 @@ def hex_at(buf, s, e):  # type: ignore[no-untyped-def]
         return 0, False
     v = 0
     for p in range(s, e):
-        c = buf[p]
-        if 48 <= c <= 57:
-            d = c - 48
-        elif 97 <= c <= 102:
-            d = c - 87
-        elif 65 <= c <= 70:
-            d = c - 55
-        else:
+        d = _HEX_DIGIT[buf[p] & 255]  # one load a digit instead of three range tests
+        if d < 0:
             return 0, False
         v = v * 16 + d
     return v, True

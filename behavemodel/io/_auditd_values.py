@@ -290,13 +290,12 @@ def decode_sockaddrs(
     port = np.full(len(raws), None, dtype=object)
     fast = np.zeros(len(raws), bool)
     if not big_endian and raws:
-        head = np.array([r[:16] if len(r) >= 16 else b"" for r in raws], dtype="S16")
+        # The first 16 bytes of each value (numpy truncates, and pads shorter ones
+        # with NUL bytes, which are no hex digit: only values of 16 hex digits
+        # or more can pass the test below).
+        head = np.array(raws, dtype="S16")
         digits = _HEX_VALUE[np.frombuffer(head.tobytes(), np.uint8).reshape(-1, 16)]
-        fast = (
-            (head != b"")
-            & (digits[:, :4] == [0, 2, 0, 0]).all(axis=1)
-            & (digits[:, 4:] >= 0).all(axis=1)
-        )
+        fast = (digits[:, :4] == [0, 2, 0, 0]).all(axis=1) & (digits[:, 4:] >= 0).all(axis=1)
         if fast.any():
             where = np.flatnonzero(fast)
             d = digits[where]

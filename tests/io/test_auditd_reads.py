@@ -200,6 +200,9 @@ def test_ipv4_socket_addresses_decode_as_one_at_a_time() -> None:
         b"0100002F746D7000",
         b"0A00" + b"0" * 52,
         b"0200ZZZZ7F000001",
+        b"02001F907F00000",  # one hex digit short of an address
+        b"02001F907F000001",  # exactly the port and address
+        b"02001F90\x007F0000",  # a NUL byte among the first 16
     ]
     rng.shuffle(raws)
     family, address, port = decode_sockaddrs(raws)
