@@ -348,3 +348,94 @@ def test_a_dead_worker_fails_the_call_and_the_next_call_starts_anew(
     again, _ = _read(log_path, jobs=2)
     assert again.equals(expected)
     assert parallel._shared is not pool
+
+
+# --- ranges, shared-memory results (moved from test_auditd_fast.py) ------------------
+
+
+def _small_ranges(monkeypatch: pytest.MonkeyPatch, max_bytes: int) -> Any:
+    """Split files into ranges of 10 kB to ``max_bytes``: several ranges on small logs."""
+    original = parallel._ranges
+
+    def small_ranges(part: Path, jobs: int) -> list[tuple[int, int]]:
+        return original(part, jobs, min_bytes=10_000, max_bytes=max_bytes)
+
+    monkeypatch.setattr(parallel, "_ranges", small_ranges)
+    return small_ranges
+
+
+@pytest.mark.parametrize("max_bytes", [1 << 30, 40_000])
+def test_parallel_ranges_equal_the_serial_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_bytes: int
+) -> None:
+    """Several ranges (more than workers, too): same events, parents and accounting."""
+    lines = _chain_log(1500, start=1000)
+    path = tmp_path / "audit.log"
+    path.write_text("\n".join(lines) + "\n")
+    second = tmp_path / "audit.log.1"  # the older, rotated part: read first, as one stream
+    older = _chain_log(300)
+    second.write_text("\n".join(older) + "\n")
+    small_ranges = _small_ranges(monkeypatch, max_bytes)
+    assert len(small_ranges(path, 2)) >= 2
+    serial_report, parallel_report = ParseReport(), ParseReport()
+    kwargs = {"on_error": "skip", "provenance": True, "chunk_bytes": 1 << 14}
+    serial = pa.Table.from_batches(
+        list(iter_auditd([second, path], report=serial_report, **kwargs))  # type: ignore[arg-type]
+    )
+    parallel_read = pa.Table.from_batches(
+        list(iter_auditd([second, path], jobs=2, report=parallel_report, **kwargs))  # type: ignore[arg-type]
+    )
+    order = [("source_file", "ascending"), ("source_line", "ascending")]
+    assert parallel_read.sort_by(order).equals(serial.sort_by(order))
+    assert parallel_report.lines_read == serial_report.lines_read == len(lines) + len(older)
+    assert parallel_report.lines_reported == serial_report.lines_reported == 36
+    assert parallel_report.records == serial_report.records
+    assert parallel_read.column("parent_exe").null_count == serial.column("parent_exe").null_count
+    assert (
+        not list(Path(transfer._SHM_DIR).glob("behavemodel-*"))
+        if Path(transfer._SHM_DIR).is_dir()
+        else True
+    )
+
+
+def test_parallel_error_leaves_no_shared_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Results of the ranges after a failing one are discarded, not left in /dev/shm."""
+    path = tmp_path / "audit.log"
+    path.write_text("\n".join(_chain_log(1500)) + "\n")
+    _small_ranges(monkeypatch, 30_000)
+    shared = Path(transfer._SHM_DIR)
+    before = set(shared.glob("behavemodel-*")) if shared.is_dir() else set()
+    with pytest.raises(Exception, match="no audit record header"):
+        list(iter_auditd(path, jobs=2, on_error="raise"))
+    after = set(shared.glob("behavemodel-*")) if shared.is_dir() else set()
+    assert after <= before
+
+
+def test_files_of_a_killed_parent_are_removed_by_the_next_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL leaves no chance to clean up: the next parallel parse sweeps the files."""
+    import subprocess
+    import sys
+
+    shared = tmp_path / "shm"
+    shared.mkdir()
+    monkeypatch.setattr(transfer, "_SHM_DIR", str(shared))
+    monkeypatch.setattr(transfer, "_swept", False)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = int(gone.stdout)
+    stale = shared / f"behavemodel-{dead_pid}-abc.arrows"
+    stale.write_bytes(b"left by a killed parent")
+    unrelated = shared / "other-program.arrows"
+    unrelated.write_bytes(b"")
+    path = tmp_path / "audit.log"
+    path.write_text("\n".join(_chain_log(1500)) + "\n")
+    _small_ranges(monkeypatch, 30_000)
+    table = pa.Table.from_batches(list(iter_auditd(path, jobs=2, on_error="skip")))
+    assert table.num_rows > 0
+    assert not stale.exists()
+    assert unrelated.exists()
+    assert sorted(p.name for p in shared.iterdir()) == ["other-program.arrows"]
