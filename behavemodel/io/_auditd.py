@@ -463,12 +463,17 @@ def _lines_block(data: bytes, file_id: int, first_line: int, files: list[str]) -
 def _join(carry: LineBlock | None, block: LineBlock) -> LineBlock:
     if carry is None or carry.n_lines == 0:
         return block
-    return LineBlock(
-        data=b"".join((carry.data, b"\n", block.data)),
-        line_file=np.concatenate([carry.line_file, block.line_file]),
-        line_no=np.concatenate([carry.line_no, block.line_no]),
-        files=block.files,
-    )
+    line_file, line_no = _after_carry(carry, block.line_file, block.line_no)
+    return LineBlock(b"".join((carry.data, b"\n", block.data)), line_file, line_no, block.files)
+
+
+def _after_carry(
+    carry: LineBlock | None, line_file: np.ndarray, line_no: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The numbering of a block's lines with the ``carry`` lines in front."""
+    if carry is None or carry.n_lines == 0:
+        return line_file, line_no
+    return np.concatenate([carry.line_file, line_file]), np.concatenate([carry.line_no, line_no])
 
 
 @dataclass
@@ -492,24 +497,9 @@ class _ReadLines:
 
     def block(self, carry: LineBlock | None = None) -> LineBlock:
         """The lines as a :class:`LineBlock`, after the ``carry`` lines if any."""
-        line_file = np.full(self.n_lines, self.file_id, np.int32)
-        line_no = np.arange(self.first_line, self.first_line + self.n_lines, dtype=np.int64)
-        body = memoryview(self.body)[: self.cut]
-        ends = None if self.ends is None else self.ends + len(self.head)
-        if carry is None or carry.n_lines == 0:
-            data = b"".join((self.head, body)) if self.head else bytes(body)
-            return LineBlock(data, line_file, line_no, self.files, ends)
-        if ends is not None:
-            ends = np.concatenate(
-                [_line_ends(carry.data, carry.n_lines), ends + len(carry.data) + 1]
-            )
-        return LineBlock(
-            data=b"".join((carry.data, b"\n", self.head, body)),
-            line_file=np.concatenate([carry.line_file, line_file]),
-            line_no=np.concatenate([carry.line_no, line_no]),
-            files=self.files,
-            line_ends=ends,
-        )
+        parts, line_file, line_no, ends = self._layout(carry)
+        data = b"".join([*parts, memoryview(self.body)[: self.cut]])
+        return LineBlock(data, line_file, line_no, self.files, ends)
 
     def block_into(self, carry: LineBlock | None, buffers: _Buffers) -> LineBlock:
         """Like :meth:`block`, the text copied into ``buffers``' reused block buffer.
@@ -518,21 +508,24 @@ class _ReadLines:
         next call, which is enough for :func:`parse_block`, whose results never
         refer to it (carried lines and values are copied out as ``bytes``).
         """
-        parts: list[BlockData] = [self.head]
-        line_file = np.full(self.n_lines, self.file_id, np.int32)
-        line_no = np.arange(self.first_line, self.first_line + self.n_lines, dtype=np.int64)
-        ends = None if self.ends is None else self.ends + len(self.head)
-        if carry is not None and carry.n_lines:
-            parts = [carry.data, b"\n", self.head]
-            line_file = np.concatenate([carry.line_file, line_file])
-            line_no = np.concatenate([carry.line_no, line_no])
-            if ends is not None:
-                ends = np.concatenate(
-                    [_line_ends(carry.data, carry.n_lines), ends + len(carry.data) + 1]
-                )
+        parts, line_file, line_no, ends = self._layout(carry)
         data = buffers.fill(parts, self.body, self.cut)
         # The reused buffer stands in for bytes: nothing downstream keeps or changes it.
         return LineBlock(cast(bytes, data), line_file, line_no, self.files, ends)
+
+    def _layout(
+        self, carry: LineBlock | None
+    ) -> tuple[list[BlockData], np.ndarray, np.ndarray, np.ndarray | None]:
+        """What comes before ``body[:cut]`` in the block, and the block's line numbering."""
+        line_file = np.full(self.n_lines, self.file_id, np.int32)
+        line_no = np.arange(self.first_line, self.first_line + self.n_lines, dtype=np.int64)
+        line_file, line_no = _after_carry(carry, line_file, line_no)
+        ends = None if self.ends is None else self.ends + len(self.head)
+        if ends is not None and carry is not None and carry.n_lines:
+            ends = np.concatenate(
+                [_line_ends(carry.data, carry.n_lines), ends + len(carry.data) + 1]
+            )
+        return _prefix(carry, self.head), line_file, line_no, ends
 
 
 class _Buffers:
@@ -614,28 +607,6 @@ def _read_lines(
     return _ReadLines(head, body, cut, ends, file_id, first_line, n_lines, files)
 
 
-def _iter_reads(
-    fh: Any, file_id: int, files: list[str], chunk_bytes: int, start_line: int = 1
-) -> Iterator[_ReadLines]:
-    """Complete lines of one open file, a read of ``chunk_bytes`` at a time."""
-    remainder = b""
-    line = start_line
-    while True:
-        buf = fh.read(chunk_bytes)
-        if not buf:
-            break
-        cut = buf.rfind(b"\n")
-        if cut < 0:
-            remainder += buf
-            continue
-        lines = _read_lines(remainder, buf, cut, file_id, line, files)
-        yield lines
-        line += lines.n_lines
-        remainder = buf[cut + 1 :]
-    if remainder:
-        yield _read_lines(b"", remainder, len(remainder), file_id, line, files)
-
-
 def _readinto(fh: Any, view: memoryview) -> int:
     """Fill ``view`` as ``fh.read(len(view))`` would (same bytes); return how many."""
     if isinstance(fh, io.BufferedReader):  # reads until full or at the end, like read
@@ -647,22 +618,28 @@ def _readinto(fh: Any, view: memoryview) -> int:
     return len(data)
 
 
-def _iter_buffered_reads(
-    fh: Any, file_id: int, files: list[str], chunk_bytes: int, buffers: _Buffers
+def _iter_reads(
+    fh: Any,
+    file_id: int,
+    files: list[str],
+    chunk_bytes: int,
+    start_line: int = 1,
+    buffers: _Buffers | None = None,
 ) -> Iterator[_ReadLines]:
-    """:func:`_iter_reads` into ``buffers``' read buffers (the same lines, fewer copies).
+    """Complete lines of one open file, a read of ``chunk_bytes`` at a time.
 
-    A yielded read refers to its buffer, valid until the next read is yielded.
-    Reads are plain ones until one fills ``chunk_bytes``: a small input (read
-    once, then found at its end) never makes the reused buffers, whose zeroing
-    would cost it more than they save.
+    With ``buffers``, reads go into its reused read buffers (the same lines,
+    fewer copies): a yielded read then refers to its buffer, valid until the
+    next read is yielded. Reads are plain ones until one fills ``chunk_bytes``:
+    a small input (read once, then found at its end) never makes the reused
+    buffers, whose zeroing would cost it more than they save.
     """
     remainder = b""
-    line = 1
+    line = start_line
     plain = True
     while True:
         buf: BlockData
-        if plain:
+        if plain or buffers is None:
             buf = fh.read(chunk_bytes) or b""
             n = len(buf)
             plain = n < chunk_bytes
@@ -679,7 +656,8 @@ def _iter_buffered_reads(
         lines = _read_lines(remainder, buf, cut, file_id, line, files)
         with memoryview(buf) as view:
             remainder = view[cut + 1 : n].tobytes()
-        buffers.handed_out()
+        if buffers is not None:
+            buffers.handed_out()
         yield lines
         line += lines.n_lines
     if remainder:
@@ -718,7 +696,7 @@ def _stream_blocks(
     files = files if opened is None else opened[1]
     pending: _ReadLines | None = None
     for fh in parts:
-        for lines in _iter_buffered_reads(fh, len(files) - 1, files, chunk_bytes, buffers):
+        for lines in _iter_reads(fh, len(files) - 1, files, chunk_bytes, buffers=buffers):
             if pending is not None:
                 yield pending, False
             pending = lines
@@ -821,11 +799,11 @@ def _block_of_buffer(
     else:
         n_lines = block.count(b"\n") + 1
     n_read = n_lines - n_carried
-    line_file = np.zeros(n_read, np.int32)
-    line_no = np.arange(first_line, first_line + n_read, dtype=np.int64)
-    if carry is not None and n_carried:
-        line_file = np.concatenate([carry.line_file, line_file])
-        line_no = np.concatenate([carry.line_no, line_no])
+    line_file, line_no = _after_carry(
+        carry,
+        np.zeros(n_read, np.int32),
+        np.arange(first_line, first_line + n_read, dtype=np.int64),
+    )
     # The reused buffer stands in for bytes: nothing downstream keeps or changes it.
     return LineBlock(cast(bytes, block), line_file, line_no, files, ends)
 

@@ -88,7 +88,7 @@ def test_buffered_reads_give_the_blocks_of_plain_reads(
     buffers = reader._Buffers(chunk_bytes)
     got = []
     try:
-        reads = reader._iter_buffered_reads(fh, 0, ["f"], chunk_bytes, buffers)
+        reads = reader._iter_reads(fh, 0, ["f"], chunk_bytes, buffers=buffers)
         pending = next(reads, None)
         k = 0
         for read in reads:  # one read ahead, as the stream reader does
@@ -255,7 +255,7 @@ def test_serial_parse_equals_a_parse_of_bytes_blocks(tmp_path: Path) -> None:
 def test_an_input_of_one_read_makes_no_read_buffers() -> None:
     for data, n_reads in ((_log(50) + b"\n", 1), (_log(50), 2)):  # (+ the cut last line)
         buffers = reader._Buffers(1 << 20)
-        reads = list(reader._iter_buffered_reads(io.BytesIO(data), 0, [], 1 << 20, buffers))
+        reads = list(reader._iter_reads(io.BytesIO(data), 0, [], 1 << 20, buffers=buffers))
         assert len(reads) == n_reads and all(type(r.body) is bytes for r in reads)
         assert buffers.reads == [None, None]
 
