@@ -97,8 +97,7 @@ def _parse_range(
     reaches it completes the events still open (nothing is left to stitch).
     """
     with open(path, "rb") as fh:
-        fh.seek(start)
-        reader = _BoundedReader(fh, end - start)
+        reader = _ShareReader(fh, [(start, end)], 0, lambda: None)  # one piece, no more
         return _parse_reads(
             reader, path, options, chunk_bytes, is_first, stream_name, out_path, stream_end
         )
@@ -229,22 +228,6 @@ def _line_times(data: bytes, n_lines: int) -> np.ndarray | None:
     if not exact or len(times) != n_lines:
         return None
     return times  # type: ignore[no-any-return]
-
-
-class _BoundedReader:
-    def __init__(self, fh: Any, size: int) -> None:
-        self._fh = fh
-        self._left = size
-
-    def read(self, n: int) -> bytes:
-        if self._left <= 0:
-            return b""
-        data = self._fh.read(min(n, self._left))
-        self._left -= len(data)
-        return data
-
-    def tell(self) -> int:
-        return int(self._fh.tell())
 
 
 #: Largest share of a group one process parses (bounds the parent's memory).
