@@ -39,6 +39,7 @@ from behavemodel.models._kernels import (
     fill_codes,
     integer_codes,
     mark_pairs,
+    model_keys,
     score_events,
 )
 
@@ -381,18 +382,13 @@ def _direct(
     kept = cache.get(("direct", name))
     if kept is not None and all(a is b for a, b in zip(kept[0], inputs, strict=True)):
         return kept[1]  # type: ignore[no-any-return]
-    keyed = np.ones(sizes, dtype=bool)
-    known = np.ones(sizes, dtype=bool)
-    radix = np.zeros(sizes, dtype=np.int64)
-    for j, (mapping, size) in enumerate(parts):
+    grid = []  # component j's lookups along axis j: every combination of codes
+    for j, (mapping, _) in enumerate(parts):
         shape = [1] * len(parts)
         shape[j] = sizes[j]
-        part = mapping.reshape(shape)
-        keyed = keyed & (part != -2)
-        known = known & (part >= 0)
-        radix = radix * size + np.maximum(part, 0)
-    key = np.where(known, feature.ktab[np.where(known, radix, 0)], -1)
-    table = np.where(keyed, key, -2).astype(np.int64).ravel()
+        grid.append(mapping.reshape(shape))
+    keys = model_keys(grid, [radix for _, radix in parts], feature.ktab)
+    table = np.broadcast_to(keys, sizes).ravel()
     strides = [int(np.prod(sizes[j + 1 :], dtype=np.int64)) for j in range(len(parts))]
     result = (table, strides)
     cache[("direct", name)] = (inputs, result)

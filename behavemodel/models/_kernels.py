@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
@@ -26,6 +27,7 @@ __all__ = [
     "fold_codes",
     "integer_codes",
     "mark_pairs",
+    "model_keys",
     "move_runs",
     "score_events",
 ]
@@ -415,6 +417,35 @@ class ScoreTables(NamedTuple):
     ctab: np.ndarray | None = None
 
 
+def model_keys(
+    lookups: Sequence[np.ndarray], radices: Sequence[int], ktab: np.ndarray
+) -> np.ndarray:
+    """A feature's model key from what its key components' tables give.
+
+    ``-2`` when a component has no key, ``-1`` when a component or the
+    combination is not in the model, else ``ktab`` at the mixed-radix
+    combination. The lookups broadcast together: one per event, or a grid of
+    every combination of codes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.models._kernels import model_keys
+    >>> ktab = np.array([-1, 7, 8, -1])  # combination (0, 1) is key 7, (1, 0) is key 8
+    >>> model_keys([np.array([0, 1, -1, -2]), np.array([1, 0, 0, 1])], [2, 2], ktab)
+    array([ 7,  8, -1, -2])
+    """
+    keyed: Any = True
+    known: Any = True
+    radix: Any = 0
+    for lookup, base in zip(lookups, radices, strict=True):
+        keyed = keyed & (lookup != -2)
+        known = known & (lookup >= 0)  # so no key (-2) is not known either
+        radix = radix * base + np.maximum(lookup, 0)
+    key = np.where(known, ktab[np.where(known, radix, 0)], -1)
+    return np.where(keyed, key, -2).astype(np.int64)
+
+
 def _score_events_numpy(
     codes: np.ndarray, t: ScoreTables
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -431,20 +462,16 @@ def _score_events_numpy(
     row_score = np.zeros(n, dtype=np.float64)
     mask = np.zeros(n, dtype=np.int64)
     for f in range(len(t.feat_sel)):
-        ok = selections[t.feat_sel[f]].copy()
-        known = np.ones(n, dtype=bool)
-        radix = np.zeros(n, dtype=np.int64)
+        lookups = []
         for q in range(t.q_start[f], t.q_start[f + 1]):
             c = codes[t.q_col[q]].astype(np.int64)
             if t.q_fb[q] >= 0:
                 b = codes[t.q_fb[q]].astype(np.int64)
                 c = np.where(c < 0, np.where(b >= 0, b + t.q_n[q], -1), c)
-            v = t.ptab[t.q_off[q] + c + 1]
-            ok &= v != -2
-            known &= v >= 0
-            radix *= t.q_radix[q]
-            radix += np.maximum(v, 0)
-        key = np.where(known & ok, t.ktab[t.k_off[f] + np.where(known & ok, radix, 0)], -1)
+            lookups.append(t.ptab[t.q_off[q] + c + 1])
+        radices = t.q_radix[t.q_start[f] : t.q_start[f + 1]].tolist()
+        key = model_keys(lookups, radices, t.ktab[t.k_off[f] :])
+        ok = selections[t.feat_sel[f]] & (key != -2)
         at = np.where(ok, t.s_off[f] + (mg + 1) * (t.k_n[f] + 1) + key + 1, 0)
         np.maximum(row_score, np.where(ok, t.stab[at], 0.0), out=row_score)
         mask |= np.where(ok & t.dtab[at], np.int64(1) << f, 0)
