@@ -11,7 +11,7 @@ import io
 import itertools
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -737,8 +737,23 @@ def _serial_blocks(
         opened.close()  # the open part, if any, is closed at once
 
 
+class _DirectReader(Protocol):
+    """What :func:`_direct_blocks` reads from: a buffered file, or a share of one."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...  # until full or at the end
+
+    def peek(self, size: int = 0, /) -> bytes: ...
+
+
 def _direct_blocks(
-    fh: io.BufferedReader, files: list[str], chunk_bytes: int, buffers: _Buffers, held: _Held
+    fh: _DirectReader,
+    files: list[str],
+    chunk_bytes: int,
+    buffers: _Buffers,
+    held: _Held,
+    *,
+    file_id: int = 0,
+    first_line: int = 1,
 ) -> Iterator[tuple[LineBlock, int, bool]]:
     """The blocks of one buffered file, each read straight after its carried lines.
 
@@ -746,9 +761,10 @@ def _direct_blocks(
     (a read of ``chunk_bytes`` each, cut after its last newline), without the
     copy from a read buffer: whether a block is the last is seen by peeking at
     the file (a read of nothing more), not by reading the next block ahead.
+    The lines are numbered from ``first_line`` in file ``file_id`` of ``files``.
     """
     head = b""  # the end of a line cut by the previous read
-    line = 1
+    line = first_line
     while True:
         prefix = _prefix(held.carry, head)
         start = sum(len(p) for p in prefix)
@@ -765,7 +781,7 @@ def _direct_blocks(
                 continue
             head = view[cut + 1 : start + n].tobytes()
         del block[cut:]
-        lines = _block_of_buffer(block, held.carry, line, files)
+        lines = _block_of_buffer(block, held.carry, line, files, file_id)
         n_read = lines.n_lines - _n_lines(held.carry)
         yield lines, n_read, not head and not fh.peek(1)
         line += n_read
@@ -774,7 +790,7 @@ def _direct_blocks(
         block = buffers.sized(sum(len(p) for p in prefix))
         with memoryview(block) as view:
             _put(view, prefix)
-        lines = _block_of_buffer(block, held.carry, line, files)
+        lines = _block_of_buffer(block, held.carry, line, files, file_id)
         yield lines, lines.n_lines - _n_lines(held.carry), True
 
 
@@ -788,9 +804,9 @@ def _prefix(carry: LineBlock | None, head: bytes) -> list[BlockData]:
 
 
 def _block_of_buffer(
-    block: bytearray, carry: LineBlock | None, first_line: int, files: list[str]
+    block: bytearray, carry: LineBlock | None, first_line: int, files: list[str], file_id: int
 ) -> LineBlock:
-    """``block`` (the carried lines, then lines of file 0 from ``first_line``) as a LineBlock."""
+    """``block``, the carried lines then lines of ``file_id`` from ``first_line``."""
     n_carried = _n_lines(carry)
     ends = None
     if len(block) > 1 << 16 and scanner_available():
@@ -801,7 +817,7 @@ def _block_of_buffer(
     n_read = n_lines - n_carried
     line_file, line_no = _after_carry(
         carry,
-        np.zeros(n_read, np.int32),
+        np.full(n_read, file_id, np.int32),
         np.arange(first_line, first_line + n_read, dtype=np.int64),
     )
     # The reused buffer stands in for bytes: nothing downstream keeps or changes it.

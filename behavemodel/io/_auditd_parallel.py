@@ -40,7 +40,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from behavemodel.io._auditd import OnError, ParseReport, _iter_reads, _join
+from behavemodel.io._auditd import (
+    OnError,
+    ParseReport,
+    _Buffers,
+    _direct_blocks,
+    _Held,
+    _join,
+)
 from behavemodel.io._auditd_chunk import BadLine, ChunkResult, LineBlock, ParseOptions, parse_block
 from behavemodel.io._auditd_front import scanner_available
 from behavemodel.io._auditd_history import HistoryState
@@ -89,22 +96,32 @@ def _parse_range(
     stream_name: str,
     out_path: str | None = None,
     stream_end: int | None = None,
+    buffers: _Buffers | None = None,
 ) -> _RangeResult:
     """Parse bytes [start, end) of a file on its own (line numbers relative, from 1).
 
     The events go to ``out_path`` (see :mod:`._auditd_transfer`) when given.
     ``stream_end`` is where the stream ends, if in this file: a range that
     reaches it completes the events still open (nothing is left to stitch).
+    Blocks are read into ``buffers`` (new ones when None).
     """
     with open(path, "rb") as fh:
         reader = _ShareReader(fh, [(start, end)], 0, lambda: None)  # one piece, no more
         return _parse_reads(
-            reader, path, options, chunk_bytes, is_first, stream_name, out_path, stream_end
+            reader,
+            path,
+            options,
+            chunk_bytes,
+            is_first,
+            stream_name,
+            out_path,
+            stream_end,
+            buffers or _Buffers(chunk_bytes),
         )
 
 
 def _parse_reads(
-    reader: Any,
+    reader: _ShareReader,
     path: str,
     options: ParseOptions,
     chunk_bytes: int,
@@ -112,6 +129,7 @@ def _parse_reads(
     stream_name: str,
     out_path: str | None,
     stream_end: int | None,
+    buffers: _Buffers,
 ) -> _RangeResult:
     """:func:`_parse_range` of what ``reader`` reads (a range of ``path``)."""
     files = [path]
@@ -119,14 +137,15 @@ def _parse_reads(
     missing: list[np.ndarray] = []
     tables: list[pa.Table] = []
     results: list[ChunkResult] = []
-    carry: LineBlock | None = None
+    held = _Held()
     head: LineBlock | None = None
     lines = 0
     rows = 0
     head_until: int | None = None
-    for read in _iter_reads(reader, 0, files, chunk_bytes):
-        lines += read.n_lines
-        block = read.block(carry)
+    # Blocks are read into reused memory, as by the serial reader; which block
+    # is the last does not matter here (_parse_range completes the stream's end).
+    for block, n_read, _ in _direct_blocks(reader, files, chunk_bytes, buffers, held):
+        lines += n_read
         if head_until is None and not is_first:
             m = _TIME_IN_LINE.search(block.data)
             if m is not None:
@@ -134,9 +153,10 @@ def _parse_reads(
         if head_until is not None and not is_first and head is None:
             block, head = _split_head(block, head_until)
         result = parse_block(block, final=False, options=options)
-        carry = result.carry
+        held.carry = result.carry
         rows = _keep(result, history, tables, missing, rows)
         results.append(result)
+    carry = held.carry
     if carry is not None and stream_end is not None and reader.tell() >= stream_end:
         # The end of the stream, as at the serial reader's: the open events are
         # complete, and the parent does not wait for this worker's history to
@@ -197,8 +217,10 @@ def _split_head(block: LineBlock, head_until_us: int) -> tuple[LineBlock, LineBl
         for _ in range(n_head):
             cut = data.index(b"\n", cut + 1)
         file_of, number = block.line_file, block.line_no
-        body = LineBlock(data[cut + 1 :], file_of[n_head:], number[n_head:], block.files)
-        return body, LineBlock(data[:cut], file_of[:n_head], number[:n_head], block.files)
+        with memoryview(data) as view:  # copies: ``data`` may be a reused buffer
+            body_data, head_data = view[cut + 1 :].tobytes(), view[:cut].tobytes()
+        body = LineBlock(body_data, file_of[n_head:], number[n_head:], block.files)
+        return body, LineBlock(head_data, file_of[:n_head], number[:n_head], block.files)
     if lines is None:
         lines = block.data.split(b"\n")
     all_lines = lines
@@ -224,7 +246,9 @@ def _line_times(data: bytes, n_lines: int) -> np.ndarray | None:
         return None
     from behavemodel.io import _auditd_scan
 
-    times, exact = _auditd_scan.line_times(np.frombuffer(data, np.uint8), _auditd_scan.LIT_AUDIT)
+    view = np.frombuffer(data, np.uint8)
+    view.flags.writeable = False  # one compiled variant for bytes and bytearray
+    times, exact = _auditd_scan.line_times(view, _auditd_scan.LIT_AUDIT)
     if not exact or len(times) != n_lines:
         return None
     return times  # type: ignore[no-any-return]
@@ -359,7 +383,9 @@ class _Group:
     stream_name: str
     stream_end: int | None  # see _parse_range
 
-    def parse_share(self, first: int, take: Callable[[], int | None]) -> _RangeResult:
+    def parse_share(
+        self, first: int, take: Callable[[], int | None], buffers: _Buffers
+    ) -> _RangeResult:
         """Pieces from ``first`` on, as long as ``take`` gives the next (one result)."""
         with open(self.path, "rb") as fh:
             reader = _ShareReader(fh, self.pieces, first, take)
@@ -372,9 +398,10 @@ class _Group:
                 self.stream_name,
                 self.outs[first],
                 self.stream_end,
+                buffers,
             )
 
-    def parse_piece(self, index: int) -> _RangeResult:
+    def parse_piece(self, index: int, buffers: _Buffers) -> _RangeResult:
         """One piece on its own (taken from another share)."""
         start, end = self.pieces[index]
         return _parse_range(
@@ -387,6 +414,7 @@ class _Group:
             self.stream_name,
             self.outs[index],
             self.stream_end,
+            buffers,
         )
 
 
@@ -400,7 +428,8 @@ def _parse_share(party: int, group: _Group) -> list[tuple[int, _RangeResult]]:
     first = board.take_next(party)
     if first is None:
         return []
-    return [(first, group.parse_share(first, lambda: board.take_next(party)))]
+    buffers = _kept_buffers(group.chunk_bytes)
+    return [(first, group.parse_share(first, lambda: board.take_next(party), buffers))]
 
 
 def _parse_others(party: int, group: _Group) -> list[tuple[int, _RangeResult]]:
@@ -410,15 +439,28 @@ def _parse_others(party: int, group: _Group) -> list[tuple[int, _RangeResult]]:
     """
     board = _worker_board
     assert board is not None, "worker started without _init_worker"
-    return _parse_taken(board, party, group)
+    return _parse_taken(board, party, group, _kept_buffers(group.chunk_bytes))
 
 
-def _parse_taken(board: _Board, party: int, group: _Group) -> list[tuple[int, _RangeResult]]:
+def _parse_taken(
+    board: _Board, party: int, group: _Group, buffers: _Buffers
+) -> list[tuple[int, _RangeResult]]:
     """Parse pieces taken from the ends of other shares until none is left."""
     done: list[tuple[int, _RangeResult]] = []
     while (index := board.take_last(party)) is not None:
-        done.append((index, group.parse_piece(index)))
+        done.append((index, group.parse_piece(index, buffers)))
     return done
+
+
+_worker_buffers: _Buffers | None = None
+
+
+def _kept_buffers(chunk_bytes: int) -> _Buffers:
+    """Worker: the block memory kept from one task to the next (its pages stay mapped)."""
+    global _worker_buffers
+    if _worker_buffers is None or _worker_buffers.chunk_bytes != chunk_bytes:
+        _worker_buffers = _Buffers(chunk_bytes)
+    return _worker_buffers
 
 
 @dataclass
@@ -590,18 +632,32 @@ class _ShareReader:
         self._pos, self._end = pieces[first]
         fh.seek(self._pos)
 
-    def read(self, n: int) -> bytes:
+    def readinto(self, buffer: memoryview, /) -> int:
+        """Read into ``buffer`` until it is full or the share ends; return how many bytes."""
         # Take pieces before a read crosses into them: reads keep their size, so
         # blocks (and the order of events open at their ends) are the serial
         # reader's.
-        while self._pos + n > self._end and self._take():
+        while self._pos + len(buffer) > self._end and self._take():
             pass
-        size = min(n, self._end - self._pos)
+        size = min(len(buffer), self._end - self._pos)
         if size <= 0:
+            return 0
+        n = self._fh.readinto(buffer[:size]) or 0
+        self._pos += n
+        return n
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes, as :meth:`readinto` reads them."""
+        data = bytearray(n)
+        with memoryview(data) as view:
+            del data[self.readinto(view) :]
+        return bytes(data)
+
+    def peek(self, size: int = 0, /) -> bytes:
+        """Bytes ahead in the pieces taken so far (none at their end; none is taken here)."""
+        if self._pos >= self._end:
             return b""
-        data = self._fh.read(size)
-        self._pos += len(data)
-        return data
+        return self._fh.peek(size)[: self._end - self._pos]  # type: ignore[no-any-return]
 
     def tell(self) -> int:
         return self._pos
@@ -647,6 +703,7 @@ class _Stitcher:
         self.carry: LineBlock | None = None
         self.line_offset = 0
         self._state: HistoryState | None = None
+        self.buffers = _Buffers(chunk_bytes)  # this call's block memory, as the serial reader's
 
     def start_file(self, name: str) -> None:
         """The next part of the stream begins."""
@@ -662,13 +719,21 @@ class _Stitcher:
 
     def parse_front(self, reader: _ShareReader) -> Iterator[pa.Table]:
         """The parent's pieces: parsed on from the open events, as the serial reader does."""
-        file_id = len(self.files) - 1
-        reads = _iter_reads(reader, file_id, self.files, self.chunk_bytes, self.line_offset + 1)
-        for read in reads:
-            self.report.lines_read += read.n_lines
-            self.line_offset += read.n_lines
-            result = parse_block(read.block(self.carry), final=False, options=self.options)
-            self.carry = result.carry
+        held = _Held(self.carry)
+        blocks = _direct_blocks(
+            reader,
+            self.files,
+            self.chunk_bytes,
+            self.buffers,
+            held,
+            file_id=len(self.files) - 1,
+            first_line=self.line_offset + 1,
+        )
+        for block, n_read, _ in blocks:
+            self.report.lines_read += n_read
+            self.line_offset += n_read
+            result = parse_block(block, final=False, options=self.options)
+            self.carry = held.carry = result.carry
             self.report._absorb(result, self.on_error)
             if result.table is not None:
                 yield self._merged().apply(result.table)
@@ -768,7 +833,7 @@ def _parse_group(stitcher: _Stitcher, pool: _Pool, group: _Group) -> Iterator[pa
             yield from stitcher.parse_front(reader)
         # The parent's parses of other pieces keep their tables in memory.
         in_memory = dataclasses.replace(group, outs=[None] * len(group.pieces))
-        results = _parse_taken(board, 0, in_memory)
+        results = _parse_taken(board, 0, in_memory, stitcher.buffers)
         submitting.finish()
         for future in futures:
             results += future.result()

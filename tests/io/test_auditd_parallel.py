@@ -271,9 +271,9 @@ def test_the_parent_parses_while_the_workers_start(
         yield pool
 
     class _Reader(parallel._ShareReader):
-        def read(self, n: int) -> bytes:
+        def readinto(self, buffer: memoryview, /) -> int:
             parsing.set()
-            return super().read(n)
+            return super().readinto(buffer)
 
     monkeypatch.setattr(parallel, "_lease_pool", lease)
     monkeypatch.setattr(parallel, "_worker_board", board)
