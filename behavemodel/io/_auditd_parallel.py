@@ -646,13 +646,6 @@ class _ShareReader:
         self._pos += n
         return n
 
-    def read(self, n: int) -> bytes:
-        """Up to ``n`` bytes, as :meth:`readinto` reads them."""
-        data = bytearray(n)
-        with memoryview(data) as view:
-            del data[self.readinto(view) :]
-        return bytes(data)
-
     def peek(self, size: int = 0, /) -> bytes:
         """Bytes ahead in the pieces taken so far (none at their end; none is taken here)."""
         if self._pos >= self._end:

@@ -398,6 +398,63 @@ def test_parallel_ranges_equal_the_serial_parse(
     )
 
 
+def test_share_reader_takes_the_next_piece_before_a_read_crosses_into_it(
+    tmp_path: Path,
+) -> None:
+    data = bytes(range(256)) * 4
+    path = tmp_path / "bytes"
+    path.write_bytes(data)
+    pieces = [(0, 100), (100, 300), (300, 1024)]
+    given = iter([1])  # the share: pieces 0 and 1; piece 2 is someone else's
+    with open(path, "rb") as fh:
+        reader = parallel._ShareReader(fh, pieces, 0, lambda: next(given, None))
+        assert reader.peek(1)[:1] == data[:1]
+        buffer = bytearray(150)
+        assert reader.readinto(memoryview(buffer)) == 150  # took piece 1 first
+        assert bytes(buffer) == data[:150]
+        rest = bytearray(500)
+        assert reader.readinto(memoryview(rest)) == 150  # the share ends: piece 2 is not taken
+        assert bytes(rest[:150]) == data[150:300]
+        assert reader.tell() == 300
+        assert reader.peek(1) == b""
+        assert reader.readinto(memoryview(buffer)) == 0
+
+
+def test_pieces_parsed_in_reused_memory_equal_fresh_parses(log_path: Path) -> None:
+    """One process reuses its block memory from piece to piece: nothing it returns refers to it."""
+    from behavemodel.io._auditd import _Buffers
+    from behavemodel.io._auditd_chunk import ParseOptions
+
+    pieces = parallel._ranges(log_path, 2, min_bytes=10_000)
+    assert len(pieces) >= 4
+    options = ParseOptions(provenance=True)
+    chunk = 1 << 14
+    buffers = _Buffers(chunk)
+    name = str(log_path)
+
+    def parse(i: int, buffers: _Buffers | None) -> parallel._RangeResult:
+        start, end = pieces[i]
+        return parallel._parse_range(
+            name, start, end, options, chunk, i == 0, name, None, None, buffers
+        )
+
+    reused = [parse(i, buffers) for i in range(len(pieces))]  # all before any is compared
+    for i, got in enumerate(reused):
+        expected = parse(i, None)
+        assert isinstance(got.table, pa.Table) and isinstance(expected.table, pa.Table)
+        assert got.table.equals(expected.table)
+        assert got.lines == expected.lines
+        assert got.missing.tolist() == expected.missing.tolist()
+        for mine, theirs in ((got.head, expected.head), (got.tail, expected.tail)):
+            assert (mine is None) == (theirs is None)
+            if mine is not None and theirs is not None:
+                assert type(mine.data) is bytes
+                assert mine.data == theirs.data
+                assert mine.line_no.tolist() == theirs.line_no.tolist()
+    assert any(r.head is not None for r in reused[1:])
+    assert any(r.tail is not None for r in reused)
+
+
 def test_parallel_error_leaves_no_shared_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
