@@ -252,19 +252,25 @@ def integer_codes(
     if high - low >= limit:
         return None
     present = np.zeros(high - low + 2, dtype=bool)
+    rank = np.full(len(present), -1, dtype=np.int32)
     if use:
         _jit(_present_loop)(data, bitmap, values.offset, low, present)
-    else:
-        valid = _valid_numpy(values)
-        present[data[valid].astype(np.int64) - low] = True
-    uniq = np.flatnonzero(present[:-1])
-    rank = np.full(len(present), -1, dtype=np.int32)
-    rank[uniq] = np.arange(len(uniq), dtype=np.int32)
-    if use:
+        uniq = np.flatnonzero(present[:-1])
+        rank[uniq] = np.arange(len(uniq), dtype=np.int32)
         _jit(_rank_loop)(data, bitmap, values.offset, low, rank, out)
     else:
-        valid = _valid_numpy(values)
-        out[:] = np.where(valid, rank[np.where(valid, data.astype(np.int64) - low, 0)], -1)
+        # nulls (whatever their data) point at the spare last slot, which stays -1
+        at = np.subtract(data, low, dtype=np.int64)
+        if values.null_count:
+            at[~_valid_numpy(values)] = len(present) - 1
+        present[at] = True
+        present[-1] = False
+        uniq = np.flatnonzero(present[:-1])
+        rank[uniq] = np.arange(len(uniq), dtype=np.int32)
+        if out.dtype == rank.dtype:  # every index is in range: "clip" only skips a buffer
+            np.take(rank, at, out=out, mode="clip")
+        else:
+            out[:] = rank[at]
     return pa.array(uniq + low, pa.int64()).cast(pa.string())
 
 

@@ -450,33 +450,70 @@ def _score_events_numpy(
     codes: np.ndarray, t: ScoreTables
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = codes.shape[1]
-    other = codes[t.group].astype(np.int64) + 1 if t.group >= 0 else 0
-    mg = t.gtab[(codes[t.host].astype(np.int64) + 1) * t.width + other]
+    row_score = np.zeros(n, dtype=np.float64)
+    mask = np.zeros(n, dtype=np.int64)
+    for start in range(0, n, _NUMPY_BLOCK):  # blocks whose temporaries stay in cache
+        stop = min(n, start + _NUMPY_BLOCK)
+        _score_block_numpy(codes[:, start:stop], t, row_score[start:stop], mask[start:stop])
+    rows = np.flatnonzero(mask)
+    return row_score, rows, mask[rows]
+
+
+#: Events per block of the numpy scoring twin.
+_NUMPY_BLOCK = 1 << 16
+
+
+def _score_block_numpy(
+    codes: np.ndarray, t: ScoreTables, row_score: np.ndarray, mask: np.ndarray
+) -> None:
+    """:func:`_score_events_numpy` of one block, into ``row_score`` and ``mask``.
+
+    Each feature is looked up for the events its selection keeps only.
+    """
+    place = (codes[t.host].astype(np.int64) + 1) * t.width
+    if t.group >= 0:
+        place += codes[t.group]
+        place += 1
+    mg = t.gtab[place]
     valid = mg != -2
     selections = []
     for s in range(len(t.sel_start) - 1):
         ok = valid.copy()
         for e in range(t.sel_start[s], t.sel_start[s + 1]):
-            ok &= t.ftab[t.f_off[e] + codes[t.f_col[e]].astype(np.int64) + 1]
+            ok &= t.ftab[codes[t.f_col[e]].astype(np.int64) + (t.f_off[e] + 1)]
         selections.append(ok)
-    row_score = np.zeros(n, dtype=np.float64)
-    mask = np.zeros(n, dtype=np.int64)
     for f in range(len(t.feat_sel)):
-        lookups = []
-        for q in range(t.q_start[f], t.q_start[f + 1]):
-            c = codes[t.q_col[q]].astype(np.int64)
+        rows = np.flatnonzero(selections[t.feat_sel[f]])
+        if not len(rows):
+            continue
+        parts = range(t.q_start[f], t.q_start[f + 1])
+        components = []
+        for q in parts:
+            c = codes[t.q_col[q]][rows].astype(np.int64)
             if t.q_fb[q] >= 0:
-                b = codes[t.q_fb[q]].astype(np.int64)
+                b = codes[t.q_fb[q]][rows].astype(np.int64)
                 c = np.where(c < 0, np.where(b >= 0, b + t.q_n[q], -1), c)
-            lookups.append(t.ptab[t.q_off[q] + c + 1])
-        radices = t.q_radix[t.q_start[f] : t.q_start[f + 1]].tolist()
-        key = model_keys(lookups, radices, t.ktab[t.k_off[f] :])
-        ok = selections[t.feat_sel[f]] & (key != -2)
-        at = np.where(ok, t.s_off[f] + (mg + 1) * (t.k_n[f] + 1) + key + 1, 0)
-        np.maximum(row_score, np.where(ok, t.stab[at], 0.0), out=row_score)
-        mask |= np.where(ok & t.dtab[at], np.int64(1) << f, 0)
-    rows = np.flatnonzero(mask)
-    return row_score, rows, mask[rows]
+            components.append(c)
+        if (
+            t.d_off is not None
+            and t.d_off[f] >= 0
+            and t.q_stride is not None
+            and t.ctab is not None
+        ):
+            at = np.full(len(rows), t.d_off[f], dtype=np.int64)
+            for q, c in zip(parts, components, strict=True):
+                at += (c + 1) * t.q_stride[q]
+            key = t.ctab[at]
+        else:
+            lookups = [t.ptab[t.q_off[q] + c + 1] for q, c in zip(parts, components, strict=True)]
+            key = model_keys(
+                lookups, t.q_radix[parts.start : parts.stop].tolist(), t.ktab[t.k_off[f] :]
+            )
+        keyed = key != -2
+        rows, key = rows[keyed], key[keyed]
+        at = t.s_off[f] + (mg[rows] + 1) * (t.k_n[f] + 1) + key + 1
+        row_score[rows] = np.maximum(row_score[rows], t.stab[at])
+        mask[rows[t.dtab[at]]] |= np.int64(1) << f
 
 
 def _score_events_loop(

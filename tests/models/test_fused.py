@@ -222,7 +222,13 @@ def test_score_events_twins_agree(seed: int, monkeypatch: pytest.MonkeyPatch) ->
     assert len(compiled[1])
     assert (tables.d_off >= 0).any()  # features keyed in one lookup (small dictionaries)
     by_part = _kernels.score_events(codes, tables._replace(d_off=None), compiled=True)
-    for x, y in zip(by_part, plain, strict=True):
+    plain_by_part = _kernels.score_events(codes, tables._replace(d_off=None), compiled=False)
+    for x, y, z in zip(by_part, plain, plain_by_part, strict=True):
+        np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(z, y)
+    # the numpy twin goes in blocks: blocks of a few events give the same results
+    monkeypatch.setattr(_kernels, "_NUMPY_BLOCK", 7)
+    for x, y in zip(_kernels.score_events(codes, tables, compiled=False), plain, strict=True):
         np.testing.assert_array_equal(x, y)
     # the loop goes in blocks of 1024 events: ranges that start and stop inside blocks
     n = codes.shape[1]
@@ -316,6 +322,18 @@ def test_integer_codes_number_like_encode(compiled: bool, offset: int) -> None:
     assert _kernels.integer_codes(wide, out, 1 << 22, compiled=compiled) is None
     assert _kernels.integer_codes(pa.nulls(3, pa.int32()), out, 10, compiled=compiled) is None
     assert _kernels.integer_codes(pa.array([1, 2, 3], pa.uint8()), out, 10) is None
+
+
+@pytest.mark.parametrize("compiled", TWINS)
+def test_integer_codes_ignore_the_data_under_nulls(compiled: bool) -> None:
+    """A null's slot may hold any number (here far outside the values' range)."""
+    data = np.array([7, 2**31 - 1, 9, -(2**31), 7], dtype=np.int32)
+    validity = pa.py_buffer(np.packbits([1, 0, 1, 0, 1], bitorder="little").tobytes())
+    array = pa.Array.from_buffers(pa.int32(), 5, [validity, pa.py_buffer(data.tobytes())])
+    for out in (np.empty(5, dtype=np.int32), np.empty(5, dtype=np.int64)):
+        values = _kernels.integer_codes(array, out, 1 << 22, compiled=compiled)
+        assert values is not None and values.to_pylist() == ["7", "9"]
+        assert out.tolist() == [0, -1, 1, -1, 0]
 
 
 @pytest.mark.parametrize("compiled", TWINS)
