@@ -30,13 +30,16 @@ StateRow = tuple[str | None, int, str | None, str | None]
 class HistoryState:
     """Remembered processes in bulk, for another process: key ``host << 32 | pid``.
 
-    ``hosts[h]`` names host code ``h``; ``exes`` and ``comms`` follow ``keys``.
+    ``hosts[h]`` names host code ``h``; process ``keys[k]`` is the distinct
+    (exe, comm) pair ``(exes[j], comms[j])`` with ``j = pairs[k]``: thousands
+    of processes share a few pairs, which become Python objects once.
     """
 
     hosts: list[str | None]
     keys: np.ndarray
     exes: list[str | None]
     comms: list[str | None]
+    pairs: np.ndarray
 
 
 def latest_earlier(
@@ -382,12 +385,14 @@ class ProcessHistory:
         for host, code in self._host_codes.items():
             hosts[code] = host
         keys, ids = self._last.items()
-        id_list = np.asarray(ids, np.int64).tolist()
+        used, pairs = np.unique(np.asarray(ids, np.int64), return_inverse=True)
+        used_list = used.tolist()
         return HistoryState(
             hosts,
             np.asarray(keys, np.int64),
-            [self._exes[i] for i in id_list],
-            [self._comms[i] for i in id_list],
+            [self._exes[i] for i in used_list],
+            [self._comms[i] for i in used_list],
+            pairs.astype(np.int64).reshape(-1),
         )
 
     def merge_arrays(self, state: HistoryState) -> None:
@@ -397,8 +402,12 @@ class ProcessHistory:
             [codes.setdefault(host, len(codes)) for host in state.hosts] + [0], np.int64
         )
         keys = (mapping[state.keys >> 32] << 32) | (state.keys & 0xFFFFFFFF)
-        pair_ids = list(map(self._pair_id, state.exes, state.comms))
-        self._remember(keys.tolist(), pair_ids)
+        local = map(self._pair_id, state.exes, state.comms)  # each distinct pair once
+        pair_ids = np.fromiter(local, np.int64, count=len(state.exes))[state.pairs]
+        if isinstance(self._last, _CompiledKeys):
+            self._remember(keys, pair_ids)
+        else:
+            self._remember(keys.tolist(), pair_ids.tolist())
 
     def merge_state(self, rows: list[StateRow]) -> None:
         """Overlay processes remembered elsewhere (they are more recent)."""

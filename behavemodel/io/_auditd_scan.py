@@ -134,10 +134,8 @@ FIELD_SLOTS = _field_slots(FIELD_KINDS)
 
 @njit(cache=True, nogil=True)
 def _hash(buf, s, e, f):  # type: ignore[no-untyped-def]
-    h = 1469598103934665603 ^ f
-    for p in range(s, e):
-        h = (h ^ buf[p]) * 1099511628211
-    return h ^ (e - s)
+    """Hash of field ``f``'s value ``buf[s:e]`` (see :func:`_hash_range`)."""
+    return _hash_range(buf, s, e, 1469598103934665603 ^ f)
 
 
 @njit(cache=True, nogil=True)
@@ -150,7 +148,7 @@ def _find(buf, s, e, h, f, slots, size, st_s, st_e, st_field, st_hash):  # type:
         if g < 0:
             return -1, at
         if st_hash[g] == h and st_field[g] == f and st_e[g] - st_s[g] == e - s:
-            if _bytes_equal(buf, st_s[g], buf, s, e - s):
+            if _same_bytes(buf, st_s[g], s, e - s):
                 return g, at
         at = (at + 1) & mask
 
@@ -185,6 +183,67 @@ def _bytes_equal(x, xi, y, yi, n):  # type: ignore[no-untyped-def]
         if x[xi + k] != y[yi + k]:
             return False
     return True
+
+
+_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@njit(cache=True, nogil=True)
+def _word_at(buf, p):  # type: ignore[no-untyped-def]
+    """``buf[p:p+8]`` as a little-endian uint64; the caller checks ``p + 8 <= len(buf)``.
+
+    Written byte by byte, which LLVM turns into one unaligned load.
+    """
+    q = np.uint64(p)  # (unsigned indices: no negative-index wraparound to defeat that)
+    v = np.uint64(0)
+    for k in range(8):
+        v |= np.uint64(buf[q + np.uint64(k)]) << np.uint64(8 * k)
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _same_bytes(buf, a, b, n):  # type: ignore[no-untyped-def]
+    """Whether ``buf[a:a+n]`` and ``buf[b:b+n]`` hold the same bytes, compared 8 at a time."""
+    if max(a, b) + n + 8 > buf.shape[0]:  # too near the end of buf for whole words
+        return _bytes_equal(buf, a, buf, b, n)
+    k = 0
+    while k + 8 <= n:
+        if _word_at(buf, a + k) != _word_at(buf, b + k):
+            return False
+        k += 8
+    if k == n:
+        return True
+    # the last n - k bytes are the low bytes of the next words (little-endian)
+    mask = _ALL_BITS >> np.uint64(8 * (8 - (n - k)))
+    return ((_word_at(buf, a + k) ^ _word_at(buf, b + k)) & mask) == 0
+
+
+_FNV_PRIME = np.uint64(1099511628211)
+
+
+@njit(cache=True, nogil=True)
+def _hash_range(buf, s, e, seed):  # type: ignore[no-untyped-def]
+    """A hash of ``buf[s:e]``: FNV-1a a word at a time, then folded.
+
+    A multiply carries a word's bits only upwards, so the high half is folded
+    into the low one that picks a slot.
+    """
+    h = np.uint64(seed)
+    p = s
+    while p + 8 <= e:
+        h = (h ^ _word_at(buf, p)) * _FNV_PRIME
+        p += 8
+    if p < e:
+        if p + 8 <= buf.shape[0]:
+            tail = _word_at(buf, p) & (_ALL_BITS >> np.uint64(8 * (8 - (e - p))))
+        else:  # the end of buf: byte by byte
+            tail = np.uint64(0)
+            for k in range(e - p):
+                tail |= np.uint64(buf[p + k]) << np.uint64(8 * k)
+        h = (h ^ tail) * _FNV_PRIME
+    h ^= np.uint64(e - s)
+    h = (h ^ (h >> np.uint64(32))) * _FNV_PRIME
+    return np.int64(h ^ (h >> np.uint64(32)))
 
 
 @njit(cache=True, nogil=True)
@@ -375,6 +434,15 @@ def scan(  # type: ignore[no-untyped-def]
         for f in range(n_fields):
             need_count[t] += needs[t, f]
     type_string = np.full(n_types, -1, np.int64)
+    # each field name's first 8 bytes as a word (and which bytes those are), to
+    # confirm a name with one comparison
+    name_word = np.zeros(n_fields, np.uint64)
+    name_mask = np.zeros(n_fields, np.uint64)
+    for f in range(n_fields):
+        a = name_offsets[f]
+        for k in range(min(name_offsets[f + 1] - a, 8)):
+            name_word[f] |= np.uint64(name_bytes[a + k]) << np.uint64(8 * k)
+            name_mask[f] |= np.uint64(255) << np.uint64(8 * k)
     # open addressing over slots[:size]; grown in place (reassigning an array in
     # this loop would cost numba reference counting on every line)
     max_size = 1
@@ -385,6 +453,9 @@ def scan(  # type: ignore[no-untyped-def]
     slots[:size] = -1
     n_st = 0
 
+    last_node_s = -1  # the node of the last line with one
+    last_node_e = -1
+    ts_line = -1  # the last line with a whole timestamp
     line = 0
     i = 0
     while line < max_lines:
@@ -402,11 +473,20 @@ def scan(  # type: ignore[no-untyped-def]
         type_e = 0
         good = True
         if _starts_with(buf, p, e, lit_node):
-            q = p + lit_node.shape[0]
-            while q < e and buf[q] != _SPACE:
-                q += 1
             node_s = p + lit_node.shape[0]
+            # most lines have the node of the line before: compare, not search
+            q = node_s + last_node_e - last_node_s
+            if not (
+                last_node_s >= 0
+                and q < e
+                and buf[q] == _SPACE
+                and _same_bytes(buf, last_node_s, node_s, q - node_s)
+            ):
+                q = node_s
+                while q < e and buf[q] != _SPACE:
+                    q += 1
             node_e = q
+            last_node_s, last_node_e = node_s, node_e
             p = q + 1
         if not _starts_with(buf, p, e, lit_type):
             good = False
@@ -424,35 +504,49 @@ def scan(  # type: ignore[no-untyped-def]
             else:
                 p += lit_msg.shape[0]
                 ts_s[line] = p
-                # Digit runs of any length are a header (like the Python engine's
-                # (\d+)); seconds or serials of 19 digits or more are -1 (out of
-                # range, reported by the caller), fractions keep microseconds.
-                v, q, cnt = _digit_run(buf, p, e, 18)
-                if cnt == 0 or q >= e or buf[q] != 46:  # '.'
-                    good = False
+                close = -1  # where the timestamp's ")" is, once it is read
+                # The records of an event are lines in a row with the same
+                # "SEC.FRAC:SERIAL)": the bytes of the last timestamp read, when
+                # equal, give its values.
+                length = ts_e[ts_line] - ts_s[ts_line] + 1 if ts_line >= 0 else 0
+                if ts_line >= 0 and p + length <= e and _same_bytes(buf, ts_s[ts_line], p, length):
+                    sec[line] = sec[ts_line]
+                    frac[line] = frac[ts_line]
+                    serial[line] = serial[ts_line]
+                    close = p + length - 1
                 else:
-                    sec[line] = v if cnt <= 18 else -1
-                    v, q2, cnt = _digit_run(buf, q + 1, e, 6)
-                    if cnt == 0 or q2 >= e or buf[q2] != 58:  # ':'
+                    # Digit runs of any length are a header (like the Python engine's
+                    # (\d+)); seconds or serials of 19 digits or more are -1 (out of
+                    # range, reported by the caller), fractions keep microseconds.
+                    v, q, cnt = _digit_run(buf, p, e, 18)
+                    if cnt == 0 or q >= e or buf[q] != 46:  # '.'
                         good = False
                     else:
-                        scale = 1
-                        for _ in range(6 - min(cnt, 6)):
-                            scale *= 10
-                        frac[line] = v * scale
-                        v, q3, cnt = _digit_run(buf, q2 + 1, e, 18)
-                        if cnt == 0 or q3 >= e or buf[q3] != 41:  # ')'
+                        sec[line] = v if cnt <= 18 else -1
+                        v, q2, cnt = _digit_run(buf, q + 1, e, 6)
+                        if cnt == 0 or q2 >= e or buf[q2] != 58:  # ':'
                             good = False
                         else:
-                            serial[line] = v if cnt <= 18 else -1
-                            ts_e[line] = q3
-                            p = q3 + 1
-                            if p < e and buf[p] == 58:  # ':'
-                                p += 1
-                            else:
+                            scale = 1
+                            for _ in range(6 - min(cnt, 6)):
+                                scale *= 10
+                            frac[line] = v * scale
+                            v, q3, cnt = _digit_run(buf, q2 + 1, e, 18)
+                            if cnt == 0 or q3 >= e or buf[q3] != 41:  # ')'
                                 good = False
-                            if p < e and buf[p] == _SPACE:
-                                p += 1
+                            else:
+                                serial[line] = v if cnt <= 18 else -1
+                                close = q3
+                if close >= 0:
+                    ts_e[line] = close
+                    ts_line = line
+                    p = close + 1
+                    if p < e and buf[p] == 58:  # ':'
+                        p += 1
+                    else:
+                        good = False
+                    if p < e and buf[p] == _SPACE:
+                        p += 1
         if good:
             ok[line] = 1
             body_s[line] = p
@@ -521,6 +615,9 @@ def scan(  # type: ignore[no-untyped-def]
                         a = name_offsets[fid]
                         if name_offsets[fid + 1] - a != length:
                             fid = -1
+                        elif length <= 8 and ns + 8 <= buf.shape[0]:
+                            if (_word_at(buf, ns) & name_mask[fid]) != name_word[fid]:
+                                fid = -1
                         else:
                             for k in range(length):
                                 if buf[ns + k] != name_bytes[a + k]:
@@ -569,7 +666,7 @@ def scan(  # type: ignore[no-untyped-def]
                     elif (
                         g < 0
                         or st_e[g] - st_s[g] != ve - vs
-                        or not _bytes_equal(buf, st_s[g], buf, vs, ve - vs)
+                        or not _same_bytes(buf, st_s[g], vs, ve - vs)
                     ):
                         h = _hash(buf, vs, ve, f)
                         g, at = _find(
@@ -933,10 +1030,7 @@ def encode_ranges(buf, starts, ends):  # type: ignore[no-untyped-def]
         e = ends[k]
         if s < 0 or e < s:
             continue
-        h = 1469598103934665603
-        for p in range(s, e):
-            h = (h ^ buf[p]) * 1099511628211
-        h = (h ^ (e - s)) & mask
+        h = _hash_range(buf, s, e, 1469598103934665603) & mask
         while True:
             c = slots[h]
             if c < 0:
@@ -947,7 +1041,7 @@ def encode_ranges(buf, starts, ends):  # type: ignore[no-untyped-def]
                 break
             f = first[c]
             fs = starts[f]
-            if ends[f] - fs == e - s and _bytes_equal(buf, fs, buf, s, e - s):
+            if ends[f] - fs == e - s and _same_bytes(buf, fs, s, e - s):
                 codes[k] = c
                 break
             h = (h + 1) & mask

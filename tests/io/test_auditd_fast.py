@@ -440,6 +440,95 @@ def test_scan_recomputes_line_ends_that_do_not_fit() -> None:
 
 
 @needs_numba
+def test_word_compares_and_hashes_equal_bytes_compares_near_any_end() -> None:
+    """Word-at-a-time equality and hashing agree with the bytes, up to the buffer's end."""
+    from behavemodel.io import _auditd_scan as scan
+
+    rng = random.Random(3)
+    for _ in range(300):
+        data = bytes(rng.choice(b"ab") for _ in range(rng.randint(1, 40)))
+        buf = np.frombuffer(data, np.uint8)
+        n = len(data)
+        for _ in range(10):
+            length = rng.randint(0, n)
+            a, b = rng.randint(0, n - length), rng.randint(0, n - length)
+            same = data[a : a + length] == data[b : b + length]
+            assert scan._same_bytes(buf, a, b, length) == same
+            if same:
+                assert scan._hash_range(buf, a, a + length, 7) == scan._hash_range(
+                    buf, b, b + length, 7
+                )
+
+
+@needs_numba
+def test_encode_ranges_equals_first_seen_codes_with_python() -> None:
+    from behavemodel.io import _auditd_scan as scan
+
+    rng = np.random.default_rng(9)
+    data = bytes(rng.choice(list(b"xy\x00\xff"), 300).tolist())
+    buf = np.frombuffer(data, np.uint8)
+    starts = rng.integers(-1, 280, 500)
+    ends = np.minimum(starts + rng.integers(0, 20, 500), len(data))
+    codes, first = scan.encode_ranges(buf, starts, ends)
+    seen: dict[bytes, int] = {}
+    expected = [
+        -1 if s < 0 else seen.setdefault(data[s:e], len(seen))
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+    assert codes.tolist() == expected
+    assert [data[starts[k] : ends[k]] for k in first.tolist()] == list(seen)
+
+
+@needs_numba
+def test_scan_headers_like_the_line_before_equal_headers_read_alone() -> None:
+    """A node or timestamp equal to the line before's is taken from it: same as reading it."""
+    from behavemodel.io import _auditd_scan as scan
+
+    heads = [
+        b"node=a type=CWD msg=audit(1.5:7): ",
+        b"node=a type=CWD msg=audit(1.5:7): ",
+        b"node=ab type=CWD msg=audit(1.5:71): ",
+        b"node=ab type=CWD msg=audit(1.5:7): ",
+        b"node=a type=CWD msg=audit(1.5:7)x ",
+        b"type=CWD msg=audit(1.5:7): ",
+        b"node=a type=CWD msg=audit(1.5:7",
+        b"node=a type=CWD msg=audit(1.5:7): ",
+        b"node=a type=CWD msg=audit(12.5:7): ",
+        b"node=a type=CWD msg=audit(2.5:7): ",
+        b"node=a type=CWD msg=audit(99999999999999999999.123456789:1): ",
+        b"node=a type=CWD msg=audit(99999999999999999999.123456789:1): ",
+        b"node=a type=CWD msg=audit(1.5:7):",
+    ]
+
+    def scanned(lines: list[bytes]) -> list[list[Any]]:
+        data = b"\n".join(line + b'cwd="/"' for line in lines)
+        buf = np.frombuffer(data, np.uint8)
+        out = scan.scan(
+            buf, scan.line_ends(buf, 0), scan.FIELD_TABLE, scan.FIELD_NAME_BYTES,
+            scan.FIELD_NAME_OFFSETS, scan.LIT_NODE, scan.LIT_TYPE, scan.LIT_MSG,
+            scan.LIT_EXECVE, scan.FIELD_KINDS, scan.TYPE_LITS, scan.TYPE_LENS,
+            scan.TYPE_NEED_FIELDS,
+        )  # fmt: skip
+        ok, sec, frac, serial, scode = out[2], out[5], out[6], out[7], out[14]
+        node = scode[:, scan.FIELD_SLOTS[scan.NODE_FIELD]]
+        st_s, st_e, st_code = out[15], out[16], out[18]
+        names = {
+            int(c): data[a:b]
+            for a, b, c, f in zip(st_s, st_e, st_code, out[17], strict=True)
+            if f == scan.NODE_FIELD
+        }
+        return [
+            [int(ok[i]), names.get(int(node[i])), int(sec[i]), int(frac[i]), int(serial[i])]
+            for i in range(len(lines))
+        ]
+
+    together = scanned(heads)
+    alone = [scanned([head])[0] for head in heads]
+    assert together == alone
+    assert together[0] == [1, b"a", 1, 500000, 7]
+
+
+@needs_numba
 def test_used_codes_equal_renumbering_with_numpy() -> None:
     from behavemodel.io import _auditd_scan as scan
 
