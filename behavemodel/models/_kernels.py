@@ -386,8 +386,8 @@ class ScoreTables(NamedTuple):
     Optionally, feature ``f`` with ``d_off[f] >= 0`` skips those steps: its key is
     ``ctab[d_off[f] + sum((code_q + 1) * q_stride[q])]`` over its components (the
     code after the fallback, as above; ``-2``: no key), one table over every
-    combination of the codes (see :mod:`._fused`). The numpy twin does not use
-    it: it gives the same keys.
+    combination of the codes (see :mod:`._fused`). Both the loop and its numpy
+    twin use it; without it they give the same keys.
     """
 
     host: int
