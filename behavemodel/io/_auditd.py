@@ -594,16 +594,23 @@ def _line_ends(buf: BlockData, n_lines: int, end: int | None = None) -> np.ndarr
     return _auditd_scan.line_ends(view, n_lines)  # type: ignore[no-any-return]
 
 
+def _lines_in(buf: BlockData, end: int) -> tuple[int, np.ndarray | None]:
+    """How many lines ``buf[:end]`` holds, and where they end when found compiled.
+
+    Large blocks are scanned by the compiled scanner, whose line ends the
+    parse then reuses; small ones are counted.
+    """
+    if end > 1 << 16 and scanner_available():
+        ends = _line_ends(buf, 0, end)
+        return len(ends), ends
+    return buf.count(b"\n", 0, end) + 1, None
+
+
 def _read_lines(
     head: bytes, body: BlockData, cut: int, file_id: int, first_line: int, files: list[str]
 ) -> _ReadLines:
     """``head`` + ``body[:cut]`` as :class:`_ReadLines` (``head`` holds no newline)."""
-    ends = None
-    if cut > 1 << 16 and scanner_available():
-        ends = _line_ends(body, 0, cut)
-        n_lines = len(ends)
-    else:
-        n_lines = body.count(b"\n", 0, cut) + 1
+    n_lines, ends = _lines_in(body, cut)
     return _ReadLines(head, body, cut, ends, file_id, first_line, n_lines, files)
 
 
@@ -807,14 +814,8 @@ def _block_of_buffer(
     block: bytearray, carry: LineBlock | None, first_line: int, files: list[str], file_id: int
 ) -> LineBlock:
     """``block``, the carried lines then lines of ``file_id`` from ``first_line``."""
-    n_carried = _n_lines(carry)
-    ends = None
-    if len(block) > 1 << 16 and scanner_available():
-        ends = _line_ends(block, 0)
-        n_lines = len(ends)
-    else:
-        n_lines = block.count(b"\n") + 1
-    n_read = n_lines - n_carried
+    n_lines, ends = _lines_in(block, len(block))
+    n_read = n_lines - _n_lines(carry)
     line_file, line_no = _after_carry(
         carry,
         np.full(n_read, file_id, np.int32),

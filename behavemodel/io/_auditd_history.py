@@ -123,8 +123,12 @@ class _DictKeys:
         found = map(self._dict.get, keys.tolist(), itertools.repeat(-1))
         return np.fromiter(found, np.int64, count=len(keys))
 
-    def put(self, keys: list[int], ids: list[int]) -> None:
+    def put(self, keys: list[int] | np.ndarray, ids: list[int] | np.ndarray) -> None:
         """Remember ``keys[k]`` as ``ids[k]`` (later ones win)."""
+        if isinstance(keys, np.ndarray):  # Python ints: numpy scalars hash slowly
+            keys = keys.tolist()
+        if isinstance(ids, np.ndarray):
+            ids = ids.tolist()
         last = self._dict
         if self._max is not None:
             for key in keys:  # re-insert so the dict stays ordered by recency
@@ -243,7 +247,7 @@ class ProcessHistory:
         return self._pair_arrays
 
     def _remember(self, keys: list[int] | np.ndarray, pair_ids: list[int] | np.ndarray) -> None:
-        self._last.put(keys, pair_ids)  # type: ignore[arg-type]
+        self._last.put(keys, pair_ids)
         if len(self._exes) > 2 * len(self._last) + _SPARE_PAIRS:
             self._compact()
 
@@ -282,10 +286,7 @@ class ProcessHistory:
             ],
             np.int64,
         )
-        if isinstance(self._last, _CompiledKeys):
-            self._remember(keys, ids[inverse])
-        else:
-            self._remember(keys.tolist(), ids[inverse].tolist())
+        self._remember(keys, ids[inverse])
 
     def _host_keys(self, table: pa.Table) -> np.ndarray:
         encoded = table.column(s.HOST_NAME).combine_chunks().dictionary_encode()
@@ -404,10 +405,7 @@ class ProcessHistory:
         keys = (mapping[state.keys >> 32] << 32) | (state.keys & 0xFFFFFFFF)
         local = map(self._pair_id, state.exes, state.comms)  # each distinct pair once
         pair_ids = np.fromiter(local, np.int64, count=len(state.exes))[state.pairs]
-        if isinstance(self._last, _CompiledKeys):
-            self._remember(keys, pair_ids)
-        else:
-            self._remember(keys.tolist(), pair_ids.tolist())
+        self._remember(keys, pair_ids)
 
     def merge_state(self, rows: list[StateRow]) -> None:
         """Overlay processes remembered elsewhere (they are more recent)."""

@@ -86,54 +86,19 @@ class _RangeResult:
     lines: int
 
 
-def _parse_range(
-    path: str,
-    start: int,
-    end: int,
-    options: ParseOptions,
-    chunk_bytes: int,
-    is_first: bool,
-    stream_name: str,
-    out_path: str | None = None,
-    stream_end: int | None = None,
-    buffers: _Buffers | None = None,
+def _parse_reads(
+    reader: _ShareReader, group: _Group, out_path: str | None, buffers: _Buffers
 ) -> _RangeResult:
-    """Parse bytes [start, end) of a file on its own (line numbers relative, from 1).
+    """Parse what ``reader`` reads of ``group``'s file on its own (lines numbered from 1).
 
     The events go to ``out_path`` (see :mod:`._auditd_transfer`) when given.
-    ``stream_end`` is where the stream ends, if in this file: a range that
-    reaches it completes the events still open (nothing is left to stitch).
-    Blocks are read into ``buffers`` (new ones when None).
+    When the reads reach ``group.stream_end`` (the stream ends in this file),
+    the events still open are complete: nothing is left to stitch. The events
+    that start the range may continue the previous one: they are kept apart
+    (``head``) for the parent to stitch.
     """
-    with open(path, "rb") as fh:
-        reader = _ShareReader(fh, [(start, end)], 0, lambda: None)  # one piece, no more
-        return _parse_reads(
-            reader,
-            path,
-            options,
-            chunk_bytes,
-            is_first,
-            stream_name,
-            out_path,
-            stream_end,
-            buffers or _Buffers(chunk_bytes),
-        )
-
-
-def _parse_reads(
-    reader: _ShareReader,
-    path: str,
-    options: ParseOptions,
-    chunk_bytes: int,
-    is_first: bool,
-    stream_name: str,
-    out_path: str | None,
-    stream_end: int | None,
-    buffers: _Buffers,
-) -> _RangeResult:
-    """:func:`_parse_range` of what ``reader`` reads (a range of ``path``)."""
-    files = [path]
-    history = _ProcessHistory(stream_name)
+    options = group.options
+    history = _ProcessHistory(group.stream_name)
     missing: list[np.ndarray] = []
     tables: list[pa.Table] = []
     results: list[ChunkResult] = []
@@ -143,21 +108,22 @@ def _parse_reads(
     rows = 0
     head_until: int | None = None
     # Blocks are read into reused memory, as by the serial reader; which block
-    # is the last does not matter here (_parse_range completes the stream's end).
-    for block, n_read, _ in _direct_blocks(reader, files, chunk_bytes, buffers, held):
+    # is the last does not matter here (the stream's end is completed below).
+    blocks = _direct_blocks(reader, [group.path], group.chunk_bytes, buffers, held)
+    for block, n_read, _ in blocks:
         lines += n_read
-        if head_until is None and not is_first:
+        if head_until is None:
             m = _TIME_IN_LINE.search(block.data)
             if m is not None:
                 head_until = int(m.group(1)) * 1_000_000 + int(options.window * 1_000_000)
-        if head_until is not None and not is_first and head is None:
+        if head_until is not None and head is None:
             block, head = _split_head(block, head_until)
         result = parse_block(block, final=False, options=options)
         held.carry = result.carry
         rows = _keep(result, history, tables, missing, rows)
         results.append(result)
     carry = held.carry
-    if carry is not None and stream_end is not None and reader.tell() >= stream_end:
+    if carry is not None and group.stream_end is not None and reader.tell() >= group.stream_end:
         # The end of the stream, as at the serial reader's: the open events are
         # complete, and the parent does not wait for this worker's history to
         # parse them.
@@ -381,7 +347,7 @@ class _Group:
     options: ParseOptions
     chunk_bytes: int
     stream_name: str
-    stream_end: int | None  # see _parse_range
+    stream_end: int | None  # where the stream ends, if in this file (see _parse_reads)
 
     def parse_share(
         self, first: int, take: Callable[[], int | None], buffers: _Buffers
@@ -389,33 +355,11 @@ class _Group:
         """Pieces from ``first`` on, as long as ``take`` gives the next (one result)."""
         with open(self.path, "rb") as fh:
             reader = _ShareReader(fh, self.pieces, first, take)
-            return _parse_reads(
-                reader,
-                self.path,
-                self.options,
-                self.chunk_bytes,
-                False,
-                self.stream_name,
-                self.outs[first],
-                self.stream_end,
-                buffers,
-            )
+            return _parse_reads(reader, self, self.outs[first], buffers)
 
     def parse_piece(self, index: int, buffers: _Buffers) -> _RangeResult:
         """One piece on its own (taken from another share)."""
-        start, end = self.pieces[index]
-        return _parse_range(
-            self.path,
-            start,
-            end,
-            self.options,
-            self.chunk_bytes,
-            False,
-            self.stream_name,
-            self.outs[index],
-            self.stream_end,
-            buffers,
-        )
+        return self.parse_share(index, lambda: None, buffers)
 
 
 def _parse_share(party: int, group: _Group) -> list[tuple[int, _RangeResult]]:
@@ -674,7 +618,7 @@ def _in_order(first: int, n_pieces: int) -> Callable[[], int | None]:
 class _Stitcher:
     """Puts one stream's pieces together in file order, as the serial reader has them.
 
-    It keeps what crosses a piece boundary: the events still open (``carry``),
+    It keeps what crosses a piece boundary: the events still open (``held``),
     the line count (a worker numbers its lines from 1) and the process history;
     a worker's processes are merged only when the next piece needs them.
     """
@@ -693,7 +637,7 @@ class _Stitcher:
         self.history = history
         self.chunk_bytes = chunk_bytes
         self.files: list[str] = []
-        self.carry: LineBlock | None = None
+        self.held = _Held()  # the open events, as the serial reader holds them
         self.line_offset = 0
         self._state: HistoryState | None = None
         self.buffers = _Buffers(chunk_bytes)  # this call's block memory, as the serial reader's
@@ -712,7 +656,7 @@ class _Stitcher:
 
     def parse_front(self, reader: _ShareReader) -> Iterator[pa.Table]:
         """The parent's pieces: parsed on from the open events, as the serial reader does."""
-        held = _Held(self.carry)
+        held = self.held
         blocks = _direct_blocks(
             reader,
             self.files,
@@ -726,7 +670,7 @@ class _Stitcher:
             self.report.lines_read += n_read
             self.line_offset += n_read
             result = parse_block(block, final=False, options=self.options)
-            self.carry = held.carry = result.carry
+            held.carry = result.carry
             self.report._absorb(result, self.on_error)
             if result.table is not None:
                 yield self._merged().apply(result.table)
@@ -741,16 +685,16 @@ class _Stitcher:
         # Seam: the events open before the piece plus the piece's head, which
         # may hold their last records.
         head = _retarget(_offset(res.head, offset), file_id, self.files)
-        seam_lines = self.carry
+        seam_lines = self.held.carry
         if head is not None:
             report.lines_read += head.n_lines
-            seam_lines = _join(self.carry, head)
+            seam_lines = _join(self.held.carry, head)
         if seam_lines is not None:
             seam = parse_block(seam_lines, final=True, options=self.options)
             report._absorb(seam, self.on_error)
             if seam.table is not None:
                 yield self._merged().apply(seam.table)
-            self.carry = None
+            self.held.carry = None
         report.lines_read += res.lines - (res.head.n_lines if res.head else 0)
         for r in res.results:
             report._absorb(r, self.on_error)
@@ -759,14 +703,14 @@ class _Stitcher:
             yield _fix_provenance(table, offset)
         self._merged()
         self._state = res.state
-        self.carry = _retarget(_offset(res.tail, offset), file_id, self.files)
+        self.held.carry = _retarget(_offset(res.tail, offset), file_id, self.files)
         self.line_offset += res.lines
 
     def finish(self) -> Iterator[pa.Table]:
         """End of the stream: the events still open are complete."""
-        if self.carry is not None and self.carry.n_lines:
-            result = parse_block(self.carry, final=True, options=self.options)
-            self.carry = None
+        carry, self.held.carry = self.held.carry, None
+        if carry is not None and carry.n_lines:
+            result = parse_block(carry, final=True, options=self.options)
             self.report._absorb(result, self.on_error)
             if result.table is not None:
                 yield self._merged().apply(result.table)

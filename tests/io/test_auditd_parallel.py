@@ -427,16 +427,15 @@ def test_pieces_parsed_in_reused_memory_equal_fresh_parses(log_path: Path) -> No
 
     pieces = parallel._ranges(log_path, 2, min_bytes=10_000)
     assert len(pieces) >= 4
-    options = ParseOptions(provenance=True)
     chunk = 1 << 14
-    buffers = _Buffers(chunk)
     name = str(log_path)
+    group = parallel._Group(
+        name, pieces, [None] * len(pieces), ParseOptions(provenance=True), chunk, name, None
+    )
+    buffers = _Buffers(chunk)
 
     def parse(i: int, buffers: _Buffers | None) -> parallel._RangeResult:
-        start, end = pieces[i]
-        return parallel._parse_range(
-            name, start, end, options, chunk, i == 0, name, None, None, buffers
-        )
+        return group.parse_piece(i, buffers or _Buffers(chunk))
 
     reused = [parse(i, buffers) for i in range(len(pieces))]  # all before any is compared
     for i, got in enumerate(reused):
