@@ -7,28 +7,35 @@ of deviations) with :func:`behavemodel.io.write_events`, fits a
 its own process so that its peak RSS is its own:
 
 - ``score_parquet(model, dump, alerts.parquet)`` end to end;
-- the floor: a plain pyarrow read of the same columns (dictionary-encoded, batch
-  by batch, nothing done with them);
+- the plain pyarrow read the issue names: the same columns, batch by batch,
+  default options (``ParquetFile.iter_batches``), nothing done with them;
+- a tighter floor: the read ``score_parquet`` itself does (strings
+  dictionary-encoded, which is about twice as fast as the plain read);
 - a pandas ``merge``-based scorer (read the columns, anti-join every feature's
   keys with the learned keys);
 - DuckDB's anti-join of the same keys, when ``duckdb`` is installed (``bench`` extra);
-- ``score_parquet`` and the plain read on a 1M-row dump (and 28M with ``--large``),
-  for memory flatness and the ratio by dump size (scoring pays a fixed start-up,
-  numba's import and cached loops, that weighs less as the dump grows);
+- ``score_parquet`` and both reads on a 1M-row dump (and 28M with ``--large``),
+  for memory flatness and the ratio by dump size (with numba, scoring pays a
+  fixed start-up, its import and cached loops, that weighs less as the dump
+  grows; dumps below ``NUMPY_BELOW_ROWS`` use the numpy loops instead);
+- with ``--engines``: ``score_parquet`` and ``fit_parquet`` with numba and with
+  the numpy loops on dumps of 1M, 3M, 5M and ``--rows`` rows, which is where
+  ``NUMPY_BELOW_ROWS`` comes from;
 - ``BaselineDetector.fit`` on the fitting rows in memory against a pyarrow
   ``group_by(...).aggregate(count)`` of the same key columns (one per feature,
   plus the coverage keys, summed), and ``fit_parquet`` streaming the whole dump
   (:func:`behavemodel.scoring.fit_parquet`, bounded memory).
 
-Targets (issue 6): scoring at most 2x the plain read; no slower than DuckDB's
-anti-join; peak RSS under 1 GiB at 28M rows and within 1.3x between 1M and 28M
-rows; fitting at most 2x the group-by count. Timings are the best of ``--repeat``
-runs (the machines are shared; trust ratios, not seconds).
+Targets (issue 6): scoring at most 2x the plain read (both reads are printed);
+no slower than DuckDB's anti-join; peak RSS under 1 GiB at 28M rows and within
+1.3x between 1M and 28M rows; fitting at most 2x the group-by count. Timings
+are the best of ``--repeat`` runs (the machines are shared; trust ratios, not
+seconds).
 
 Run::
 
     .venv/bin/python benchmarks/score_parquet.py [--rows 10000000] [--large] [--repeat 3]
-        [--dir /tmp/behavemodel-bench] [--features NetworkProcesses ...]
+        [--engines] [--dir /tmp/behavemodel-bench] [--features NetworkProcesses ...]
 
 Dumps are cached in ``--dir`` by size and seed. Not part of the test suite.
 """
@@ -176,9 +183,29 @@ def variant_floor(model: BaselineDetector, path: Path, out: Path) -> dict[str, A
     return {"rows": rows}
 
 
+def variant_plain(model: BaselineDetector, path: Path, out: Path) -> dict[str, Any]:
+    """The plain pyarrow read the issue names: the same columns, default options."""
+    rows = 0
+    for batch in pq.ParquetFile(path).iter_batches(
+        batch_size=500_000, columns=_model_columns(model, path)
+    ):
+        rows += batch.num_rows
+    return {"rows": rows}
+
+
+def _force_engine() -> None:
+    """``BEHAVEMODEL_BENCH_ENGINE=numba|numpy``: those loops, whatever the dump's size."""
+    engine = os.environ.get("BEHAVEMODEL_BENCH_ENGINE")
+    if engine:
+        from behavemodel.scoring import _score
+
+        _score.NUMPY_BELOW_ROWS = 0 if engine == "numba" else 1 << 62
+
+
 def variant_score(model: BaselineDetector, path: Path, out: Path) -> dict[str, Any]:
     from behavemodel.scoring import score_parquet
 
+    _force_engine()
     summary = score_parquet(model, path, out / "alerts.parquet", progress=False)
     return {"rows": summary.rows, "alerts": summary.alerts}
 
@@ -320,6 +347,7 @@ def variant_fit_parquet(model: BaselineDetector, path: Path, out: Path) -> dict[
     """Fit on the whole dump streamed batch by batch (bounded memory)."""
     from behavemodel.scoring import fit_parquet
 
+    _force_engine()
     fitted = fit_parquet(BaselineDetector(**_params(model)), path, progress=False)
     return {"rows": pq.read_metadata(path).num_rows, "stats_rows": fitted.stats_.num_rows}
 
@@ -330,6 +358,7 @@ def _params(model: BaselineDetector) -> dict[str, Any]:
 
 VARIANTS = {
     "floor": variant_floor,
+    "plain": variant_plain,
     "score_parquet": variant_score,
     "duckdb": variant_duckdb,
     "pandas": variant_pandas,
@@ -368,6 +397,28 @@ def run(
     return best
 
 
+def engines(model_path: Path, args: argparse.Namespace) -> None:
+    """score_parquet and fit_parquet in a fresh process, numba against numpy, by dump size."""
+    from behavemodel.scoring._score import NUMPY_BELOW_ROWS
+
+    print(f"\nnumba against the numpy loops (NUMPY_BELOW_ROWS = {NUMPY_BELOW_ROWS:,})")
+    for rows in sorted({1_000_000, 3_000_000, 5_000_000, args.rows}):
+        path = dump(args.dir, rows, args.seed)
+        for name in ("score_parquet", "fit_parquet"):
+            took = {
+                engine: run(
+                    name, model_path, path, args.repeat, {"BEHAVEMODEL_BENCH_ENGINE": engine}
+                )["seconds"]
+                for engine in ("numba", "numpy")
+            }
+            print(
+                f"  {rows / 1e6:4.0f}M rows {name:14s} numba {took['numba']:6.2f} s, "
+                f"numpy {took['numpy']:6.2f} s -> numpy / numba = "
+                f"{took['numpy'] / took['numba']:.2f}",
+                flush=True,
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -378,6 +429,11 @@ def main(argv: list[str] | None = None) -> int:
         "--dir", type=Path, default=Path(tempfile.gettempdir()) / "behavemodel-bench"
     )
     parser.add_argument("--features", nargs="+", default=FEATURES, choices=FEATURES)
+    parser.add_argument(
+        "--engines",
+        action="store_true",
+        help="also time numba against the numpy loops by dump size (NUMPY_BELOW_ROWS)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -400,11 +456,11 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     results = {}
-    names = ["floor", "score_parquet", "pandas", "fit", "fit_parquet"]
+    names = ["floor", "plain", "score_parquet", "pandas", "fit", "fit_parquet"]
     try:
         import duckdb  # noqa: F401
 
-        names.insert(2, "duckdb")
+        names.insert(3, "duckdb")
     except ImportError:
         print("duckdb is not installed: no DuckDB comparison (pip install 'behavemodel[bench]')")
     for name in names:
@@ -415,13 +471,18 @@ def main(argv: list[str] | None = None) -> int:
     small_path = dump(args.dir, 1_000_000, args.seed)
     small = run("score_parquet", model_path, small_path, args.repeat)
     small_floor = run("floor", model_path, small_path, args.repeat)
-    large = large_floor = large_fit = large_stream = None
+    small_plain = run("plain", model_path, small_path, args.repeat)
+    large = large_floor = large_plain = large_fit = large_stream = None
     if args.large:
         big = dump(args.dir, 28_000_000, args.seed)
         large = run("score_parquet", model_path, big, args.repeat)
         large_floor = run("floor", model_path, big, args.repeat)
+        large_plain = run("plain", model_path, big, args.repeat)
         large_fit = run("fit", model_path, big, 1, {"BEHAVEMODEL_BENCH_FIT_SHARE": "1.0"})
         large_stream = run("fit_parquet", model_path, big, 1)
+
+    if args.engines:
+        engines(model_path, args)
 
     mib = 2**20
     floor, score = results["floor"]["seconds"], results["score_parquet"]["seconds"]
@@ -430,21 +491,27 @@ def main(argv: list[str] | None = None) -> int:
         f"score_parquet     {score:7.2f} s  {results['score_parquet']['rss'] / mib:6.0f} MiB  "
         f"({results['score_parquet']['alerts']:,} alert rows)"
     )
+    plain = results["plain"]["seconds"]
     print(
-        f"plain read        {floor:7.2f} s  {results['floor']['rss'] / mib:6.0f} MiB  "
-        f"-> score / read = {score / floor:.2f} (target <= 2)"
+        f"plain pyarrow read{plain:7.2f} s  {results['plain']['rss'] / mib:6.0f} MiB  "
+        f"-> score / plain read = {score / plain:.2f} (target <= 2, the read issue 6 names)"
     )
-    # The ratio by dump size: a fixed start-up (numba's import and cached loops,
-    # about 0.4 s) weighs less as the dump grows.
-    for rows, (scored, read) in {
-        1_000_000: (small, small_floor),
-        args.rows: (results["score_parquet"], results["floor"]),
-        28_000_000: (large, large_floor),
+    print(
+        f"dictionary read   {floor:7.2f} s  {results['floor']['rss'] / mib:6.0f} MiB  "
+        f"-> score / dictionary read = {score / floor:.2f} (the read score_parquet does)"
+    )
+    # The ratio by dump size: numba's start-up (import and cached loops, about
+    # 0.3 s; small dumps use the numpy loops instead) weighs less as the dump grows.
+    for rows, (scored, read, plain_read) in {
+        1_000_000: (small, small_floor, small_plain),
+        args.rows: (results["score_parquet"], results["floor"], results["plain"]),
+        28_000_000: (large, large_floor, large_plain),
     }.items():
-        if scored is not None and read is not None:
+        if scored is not None and read is not None and plain_read is not None:
+            took, plain_s, read_s = scored["seconds"], plain_read["seconds"], read["seconds"]
             print(
-                f"  {rows / 1e6:4.0f}M rows: score {scored['seconds']:6.2f} s, "
-                f"read {read['seconds']:6.2f} s -> {scored['seconds'] / read['seconds']:.2f}"
+                f"  {rows / 1e6:4.0f}M rows: score {took:6.2f} s; plain read {plain_s:6.2f} s "
+                f"-> {took / plain_s:.2f}; dictionary read {read_s:6.2f} s -> {took / read_s:.2f}"
             )
     if "duckdb" in results:
         duck = results["duckdb"]["seconds"]

@@ -74,7 +74,7 @@ def encode(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
         _, values = recode(np.empty(0, dtype=np.int32), to_string_array(column.dictionary), None)
         return np.full(len(indices), -1, dtype=np.int32), values
     if indices.null_count:
-        if _loops.COMPILED:
+        if _loops.use_compiled(_loops.COMPILED):
             codes = np.empty(
                 len(indices), dtype=np.int32 if indices.type.bit_width <= 32 else np.int64
             )
@@ -107,7 +107,7 @@ def _encode_integers(column: pa.Array) -> tuple[np.ndarray, pa.Array] | None:
     """Integers within a small range (ports, uids): dense numbering instead of hashing."""
     if column.null_count == len(column):
         return None
-    if _loops.COMPILED and pa.types.is_signed_integer(column.type):
+    if _loops.use_compiled(_loops.COMPILED) and pa.types.is_signed_integer(column.type):
         codes = np.empty(len(column), dtype=np.int32)
         values = _loops.integer_codes(column, codes, _DENSE_LIMIT)
         return None if values is None else (codes, values)

@@ -8,8 +8,11 @@ loops (:mod:`behavemodel.models._kernels`) share :func:`_jit`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -22,15 +25,74 @@ __all__ = [
     "count_codes",
     "fill_codes",
     "integer_codes",
+    "load_compiled",
     "mark_pairs",
+    "numpy_loops",
     "pair_lookup",
+    "use_compiled",
 ]
 
 #: Whether the compiled loops are used: numba is installed (``pip install
 #: 'behavemodel[fast]'``). It is imported, and the loops loaded from numba's
-#: cache or compiled, on first use.
+#: cache or compiled, on first use. :func:`numpy_loops` runs the numpy twins
+#: for a while.
 COMPILED = importlib.util.find_spec("numba") is not None
 _JITTED: dict[tuple[str, str], Any] = {}
+_NUMPY_ONLY: ContextVar[bool] = ContextVar("behavemodel_numpy_loops", default=False)
+
+
+def use_compiled(default: bool, compiled: bool | None = None) -> bool:
+    """Whether a loop runs compiled: ``compiled`` when given, else ``default``
+    (a module's :data:`COMPILED`) unless :func:`numpy_loops` is in force.
+
+    Examples
+    --------
+    >>> from behavemodel.features._loops import numpy_loops, use_compiled
+    >>> use_compiled(True), use_compiled(True, False)
+    (True, False)
+    >>> with numpy_loops():
+    ...     use_compiled(True), use_compiled(True, True)
+    (False, True)
+    """
+    if compiled is not None:
+        return compiled
+    return default and not _NUMPY_ONLY.get()
+
+
+@contextlib.contextmanager
+def numpy_loops() -> Iterator[None]:
+    """Run the numpy twins, in this thread or task, where no call forces an engine.
+
+    Loading numba and its cached loops takes about 0.3 s once per process,
+    more than the compiled loops save on a few million events.
+    """
+    token = _NUMPY_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _NUMPY_ONLY.reset(token)
+
+
+def load_compiled() -> None:
+    """Import numba and load a cached loop now, if the compiled loops are to run.
+
+    The first loop sets up numba's compiler (about 0.3 s with the import, once
+    per process); :func:`behavemodel.scoring.score_parquet` has it done while
+    the first row group is read rather than after.
+
+    Examples
+    --------
+    >>> from behavemodel.features._loops import load_compiled, numpy_loops
+    >>> with numpy_loops():
+    ...     load_compiled()  # nothing to load
+    """
+    if use_compiled(COMPILED):
+        count_codes(pa.array([0], pa.int32()), 1)
+
+
+def numba_loaded() -> bool:
+    """Whether numba is imported in this process (its start-up is then paid)."""
+    return "numba" in sys.modules
 
 
 def _jit(function: Any) -> Any:
@@ -104,7 +166,7 @@ def fill_codes(indices: pa.Array, out: np.ndarray, *, compiled: bool | None = No
     if indices.null_count == 0:
         out[:] = data
         return
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     if use:
         _jit(_fill_loop)(data, _valid_bits(indices), indices.offset, out)
         return
@@ -142,7 +204,7 @@ def count_codes(indices: pa.Array, size: int, *, compiled: bool | None = None) -
     array([1, 0, 2, 0])
     """
     data = _buffer(indices, indices.type.to_pandas_dtype())
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     if use and len(indices):
         counts = np.zeros(size + 1, dtype=np.int64)
         bitmap = _valid_bits(indices) if indices.null_count else np.zeros(0, dtype=np.uint8)
@@ -244,7 +306,7 @@ def integer_codes(
         return None
     data = _buffer(values, values.type.to_pandas_dtype())
     bitmap = _valid_bits(values) if values.null_count else np.zeros(0, dtype=np.uint8)
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     if use:
         low, high = (int(v) for v in _jit(_range_loop)(data, bitmap, values.offset))
     else:
@@ -313,7 +375,7 @@ def and_lookup(
     >>> keep
     array([ True, False,  True, False])
     """
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     if use and len(keep):
         _jit(_and_lookup_loop)(keep, codes, np.ascontiguousarray(lookup, dtype=np.bool_), negate)
         return
@@ -356,7 +418,7 @@ def mark_pairs(
     >>> np.flatnonzero(seen)
     array([1, 5, 6])
     """
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     if second is None:
         seen[np.asarray(first, dtype=np.int64) + 1] = True
         return
@@ -394,7 +456,7 @@ def pair_lookup(
     ...             lambda pairs: pairs * 10)
     array([70, 80, 70, 10])
     """
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     seen = np.zeros(size, dtype=np.bool_)
     mark_pairs(first, second, width, seen, compiled=use)
     pairs = np.flatnonzero(seen)

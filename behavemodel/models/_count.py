@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from behavemodel.features._codes import _DENSE_LIMIT, combine_codes
+from behavemodel.features._loops import use_compiled
 from behavemodel.features._observe import EventCodes, KeyedEvents, join_parts
 from behavemodel.models import _kernels
 from behavemodel.models._kernels import Counts, count_cells, fold_codes
@@ -229,7 +230,7 @@ def permute_runs(
     moved = runs[order]
     new = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(moved, out=new[1:])
-    if _kernels.COMPILED:
+    if use_compiled(_kernels.COMPILED):
         new_start, new_end = _kernels.move_runs(old, new, order, start, end, shift)
         return pa.array(new, pa.int32()), new_start, new_end
     gather = np.repeat(old[:-1][order] - new[:-1], moved)

@@ -15,7 +15,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from behavemodel.features._loops import _jit, fill_codes, integer_codes, mark_pairs
+from behavemodel.features._loops import (
+    _jit,
+    fill_codes,
+    integer_codes,
+    mark_pairs,
+    use_compiled,
+)
 
 __all__ = [
     "COMPILED",
@@ -34,7 +40,8 @@ __all__ = [
 
 #: Whether the compiled loops are used: numba is installed (``pip install
 #: 'behavemodel[fast]'``). It is imported, and the loops loaded from numba's
-#: cache or compiled, on first use.
+#: cache or compiled, on first use. :func:`~behavemodel.features._loops.numpy_loops`
+#: runs the numpy twins for a while.
 COMPILED = importlib.util.find_spec("numba") is not None
 
 
@@ -112,7 +119,7 @@ def apply_scores(
     >>> row_score
     array([0.9, 0.7, 0.9])
     """
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     if not use:
         return _apply_numpy(rows, index, score, deviating, row_score)
     out = np.empty(len(rows), dtype=np.int64)
@@ -301,7 +308,7 @@ def count_cells(
     >>> counts.run_owner, counts.run_start, counts.run_end
     (array([0, 1, 1]), array([0, 0, 2]), array([0, 0, 3]))
     """
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     n_buckets = max(int(n_buckets), 1)
     # the loop numbers the codes in int32
     if use and size <= max(1 << 22, len(index)) and size < 2**31:
@@ -358,7 +365,7 @@ def fold_codes(
     """
     if out is None:
         out = np.empty(len(first), dtype=np.int64)
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     if use and len(out):
         _jit(_fold_loop)(first, part, int(size), out)
         return out
@@ -685,7 +692,7 @@ def score_events(
     >>> score_events(codes, tables, compiled=False)
     (array([0.4, 0.7, 0.6, 0. ]), array([0]), array([1]))
     """
-    use = COMPILED if compiled is None else compiled
+    use = use_compiled(COMPILED, compiled)
     if not use:
         return _score_events_numpy(codes, tables)
     n = codes.shape[1]

@@ -23,6 +23,7 @@ These are pure functions over Arrow data: any engine (Dask, Spark's
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -299,7 +300,8 @@ class _Counting:
         if self.pool is None:
             self.jobs.append((feature, job(), job))
         else:
-            self.jobs.append((feature, self.pool.submit(job), job))
+            # the pool thread counts in this thread's context (numpy_loops holds there too)
+            self.jobs.append((feature, self.pool.submit(contextvars.copy_context().run, job), job))
 
     def results(self) -> list[tuple[str | None, Piece]]:
         """The pieces in submission order.

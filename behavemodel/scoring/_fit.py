@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from behavemodel.features._loops import load_compiled
 from behavemodel.models import BaselineDetector, NoEventsError, merge_stats, partial_stats
-from behavemodel.scoring._read import SourceLike, open_source
-from behavemodel.scoring._score import _progress
+from behavemodel.scoring._read import EventSource, SourceLike, open_source
+from behavemodel.scoring._score import _progress, loops_for
+
+if TYPE_CHECKING:
+    from behavemodel.models._stats import StatsConfig
 
 __all__ = ["fit_parquet"]
 
@@ -101,6 +106,17 @@ def fit_parquet(
         batch_size=batch_size,
         who="fit_parquet",
     )
+    with loops_for(reader.rows):
+        return _fit_batches(model, config, reader, source, progress)
+
+
+def _fit_batches(
+    model: BaselineDetector,
+    config: StatsConfig,
+    reader: EventSource,
+    source: SourceLike,
+    progress: bool | None,
+) -> BaselineDetector:
     total: pa.Table | None = None
     pending: list[pa.Table] = []
     chunk: list[pa.Table] = []
@@ -117,7 +133,7 @@ def fit_parquet(
             rows = 0
 
     with _progress(progress, reader.rows) as bar:
-        for batch in reader.batches():
+        for batch in reader.batches(meanwhile=load_compiled):
             table = model._events(batch.table, config, reset=not events, who="fit_parquet")
             events += table.num_rows
             if chunk and not table.schema.equals(chunk[0].schema):

@@ -17,7 +17,7 @@ import glob
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
@@ -85,6 +85,20 @@ class Batch:
     offset: int
 
 
+class _Cursor:
+    """A place in one row group's alert-only columns: its current slice and first row."""
+
+    def __init__(self, key: tuple[str, int, tuple[str, ...]], slices: Iterator[Any]) -> None:
+        self.key = key
+        self.slices = slices
+        self.first = 0
+        self.chunk: pa.RecordBatch = next(slices)
+
+    def advance(self) -> None:
+        self.first += self.chunk.num_rows
+        self.chunk = next(self.slices)
+
+
 @dataclass
 class EventSource:
     """The files of a dump and how to read the columns a model needs from them."""
@@ -99,23 +113,27 @@ class EventSource:
     _format: ds.ParquetFileFormat | None = field(default=None, repr=False)
     _open: tuple[str, pq.ParquetFile, np.ndarray] | None = field(default=None, repr=False)
     _given: Iterable[Any] | None = field(default=None, repr=False)
+    _cursor: _Cursor | None = field(default=None, repr=False)
 
     @property
     def paths(self) -> list[str]:
         return [f.path for f in self.files]
 
-    def batches(self) -> Iterator[Batch]:
+    def batches(self, meanwhile: Callable[[], None] | None = None) -> Iterator[Batch]:
         """Record batches, file after file, in file order.
 
         Files are read in a background thread one batch ahead, so reading (Arrow
         releases the GIL) overlaps with scoring the previous batch.
+        ``meanwhile()``, if given, runs in this thread while the first batch is read.
         """
         if self._given is not None:
+            if meanwhile is not None:
+                meanwhile()
             yield from self._slices()
         elif self._format is None:
-            yield from prefetch(self._mapped())
+            yield from prefetch(self._mapped(), meanwhile=meanwhile)
         else:
-            yield from prefetch(self._files())
+            yield from prefetch(self._files(), meanwhile=meanwhile)
 
     def _files(self) -> Iterator[Batch]:
         for item in self.files:
@@ -160,21 +178,38 @@ class EventSource:
         pieces = []
         for g in np.unique(group):
             local = ordered[group == g] - starts[g]
-            first = 0
-            for chunk in parquet.iter_batches(
-                batch_size=_FETCH_ROWS, row_groups=[int(g)], columns=wanted, use_threads=True
-            ):
+            cursor = self._cursor_at(parquet, batch.file, int(g), wanted, int(local[0]))
+            while True:
+                first, chunk = cursor.first, cursor.chunk
                 last = first + chunk.num_rows
                 inside = local[(local >= first) & (local < last)] - first
                 if len(inside):
                     pieces.append(pa.Table.from_batches([chunk]).take(pa.array(inside)))
-                first = last
-                if first > local[-1]:
-                    break
+                if last > local[-1]:
+                    break  # the slice stays: the next batch's rows may be in it
+                cursor.advance()
         taken = pa.concat_tables(pieces)
         back = np.empty(len(order), dtype=np.int64)
         back[order] = np.arange(len(order), dtype=np.int64)
         return taken.take(pa.array(back))
+
+    def _cursor_at(
+        self, parquet: pq.ParquetFile, path: str, group: int, wanted: list[str], row: int
+    ) -> _Cursor:
+        """Where to read row group ``group`` from, for rows from ``row`` (in the group) on.
+
+        The last cursor goes on when it is in that row group at or before
+        ``row``: batches come in file order, so a row group whose two batches
+        both deviate is decoded once, not once per batch.
+        """
+        key = (path, group, tuple(wanted))
+        kept = self._cursor
+        if kept is None or kept.key != key or kept.first > row:
+            slices = parquet.iter_batches(
+                batch_size=_FETCH_ROWS, row_groups=[group], columns=wanted, use_threads=True
+            )
+            kept = self._cursor = _Cursor(key, slices)
+        return kept
 
     def _parquet(self, path: str) -> tuple[pq.ParquetFile, np.ndarray]:
         if self._open is None or self._open[0] != path:
@@ -221,11 +256,21 @@ class EventSource:
             yield Batch(pa.Table.from_batches([batch]), "", 0)
 
 
-def prefetch(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
+def prefetch(
+    items: Iterator[_T], depth: int = 1, meanwhile: Callable[[], None] | None = None
+) -> Iterator[_T]:
     """Iterate ``items`` in a background thread, at most ``depth`` items ahead.
 
     Exceptions raised while producing an item are raised here, in order; when
-    the consumer stops early the producer stops too.
+    the consumer stops early the producer stops too. ``meanwhile()``, if
+    given, runs here once the producer has started.
+
+    Examples
+    --------
+    >>> from behavemodel.scoring._read import prefetch
+    >>> list(prefetch(iter(range(3)), meanwhile=lambda: print("reading...")))
+    reading...
+    [0, 1, 2]
     """
     slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -252,6 +297,8 @@ def prefetch(items: Iterator[_T], depth: int = 1) -> Iterator[_T]:
     worker = threading.Thread(target=produce, name="behavemodel-read", daemon=True)
     worker.start()
     try:
+        if meanwhile is not None:
+            meanwhile()
         while True:
             ok, item = slots.get()
             if not ok:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from behavemodel import schema as s
-from behavemodel.features._loops import count_codes
+from behavemodel.features._loops import count_codes, load_compiled, numba_loaded, numpy_loops
 from behavemodel.models import BaselineDetector, alerts
 from behavemodel.models._index import THRESHOLD
 from behavemodel.scoring._read import Batch, EventSource, SourceLike, open_source
@@ -240,6 +240,7 @@ been seen in any group."]
     )
     counts = _Counts()
     with (
+        loops_for(reader.rows),
         _AtomicParquet(dest, alerts.ALERT_SCHEMA) as alert_out,
         _AtomicParquet(scores_path, SCORES_SCHEMA) as score_out,
         _progress(progress, reader.rows) as bar,
@@ -253,7 +254,7 @@ been seen in any group."]
                 alert_out.write(found)
 
         with _Fetcher(reader, take) as fetcher:
-            for batch in reader.batches():
+            for batch in reader.batches(meanwhile=load_compiled):
                 scores, found, rows = _score(model, batch, one_row_per)
                 counts.add(batch.table, scores, found)
                 fetcher.add(batch, found, rows, counts.rows - batch.table.num_rows)
@@ -277,6 +278,34 @@ been seen in any group."]
         elapsed=time.perf_counter() - started,
         peak_rss=peak_rss(),
     )
+
+
+#: Dumps of fewer events are scored (and fitted) with the numpy loops when numba
+#: is not imported yet: its start-up (about 0.3 s) costs more than its loops save
+#: below about three million events (``benchmarks/score_parquet.py --engines``).
+NUMPY_BELOW_ROWS = 3_000_000
+
+
+def loops_for(rows: int | None) -> contextlib.AbstractContextManager[None]:
+    """The loops to run ``rows`` events with: numpy for small dumps in a fresh process.
+
+    Both give the same results; only the time differs. With ``rows`` unknown
+    (a stream), or numba already imported, the default stands.
+
+    Examples
+    --------
+    >>> from behavemodel.features._loops import numba_loaded, use_compiled
+    >>> from behavemodel.scoring._score import loops_for
+    >>> with loops_for(1000):  # numpy, unless numba is already imported
+    ...     use_compiled(True) == numba_loaded()
+    True
+    >>> with loops_for(None), loops_for(10**9):
+    ...     use_compiled(True)
+    True
+    """
+    if rows is None or rows >= NUMPY_BELOW_ROWS or numba_loaded():
+        return contextlib.nullcontext()
+    return numpy_loops()
 
 
 def _check_params(batch_size: Any, one_row_per: Any, all_rows: Any) -> None:

@@ -149,6 +149,35 @@ def test_batches_are_bounded(
     assert sum(seen) == 6000
 
 
+def test_alert_columns_of_a_row_group_are_decoded_once(
+    tmp_path: Path,
+    model: BaselineDetector,
+    events: pa.Table,
+    dump: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Batches of half a row group that both deviate continue one read of its slices."""
+    from behavemodel.scoring import _read
+
+    monkeypatch.setattr(_read, "_FETCH_ROWS", 100)
+    decoded: dict[tuple[int, int], int] = {}
+    original = pq.ParquetFile.iter_batches
+
+    def counting(self: pq.ParquetFile, *args: Any, **kwargs: Any) -> Any:
+        (group,) = kwargs["row_groups"]
+        for chunk in original(self, *args, **kwargs):
+            key = (id(self), group)  # one reader per file
+            decoded[key] = decoded.get(key, 0) + chunk.num_rows
+            yield chunk
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", counting)
+    dest = tmp_path / "alerts.parquet"
+    score_parquet(model, dump["folder"], dest, batch_size=350, progress=False)  # 2 per group
+    assert pq.read_table(dest).equals(score_batch(events, model))
+    assert len(decoded) > 4  # several row groups deviate
+    assert max(decoded.values()) <= 700  # the row group size: no slice decoded twice
+
+
 def test_missing_column_names_file_and_feature(
     tmp_path: Path, model: BaselineDetector, events: pa.Table
 ) -> None:

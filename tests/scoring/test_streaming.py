@@ -12,7 +12,7 @@ import pytest
 
 from behavemodel.exceptions import SchemaError
 from behavemodel.models import BaselineDetector, NoEventsError, _fused, _kernels, _stats
-from behavemodel.scoring import _fit, fit_parquet, score_parquet
+from behavemodel.scoring import _fit, _score, fit_parquet, score_parquet
 
 FEATURES = ["NetworkProcesses", "ProcessOwners", "ParentNames", "NetworkPorts", "FileWriters"]
 FAST = FEATURES[:-1]  # FileWriters keys relative paths: the reference path scores them
@@ -77,6 +77,7 @@ def test_score_parquet_fast_path_equals_reference(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_kernels, "COMPILED", compiled)
+    monkeypatch.setattr(_score, "NUMPY_BELOW_ROWS", 0)  # no engine chosen by size
     model = BaselineDetector(features=FAST, min_span="6h", novelty_threshold=0.2)
     model.fit(events.slice(0, 3000))
     results = []
@@ -99,3 +100,52 @@ def test_score_parquet_fast_path_equals_reference(
         assert fast[0].equals(reference[0])
         assert fast[1].equals(reference[1])
         assert fast[2] == reference[2]
+
+
+def _no_compiled_loop(function: Any) -> Any:
+    raise AssertionError(f"compiled loop {function.__qualname__} called under numpy_loops")
+
+
+def test_small_dumps_run_the_numpy_loops_everywhere_with_equal_results(
+    tmp_path: Path,
+    events: pa.Table,
+    dump: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Below NUMPY_BELOW_ROWS in a process without numba, no compiled loop runs, in
+    any thread (the counting pool included), and the outputs are the same."""
+    from behavemodel.features import _loops
+
+    monkeypatch.setattr(_stats, "_THREAD_ROWS", 10)  # count on the second thread too
+    params = {"features": FAST, "min_span": "6h", "novelty_threshold": 0.2}
+    outputs = []
+    for small in (False, True):
+        with monkeypatch.context() as patch:
+            if small:
+                patch.setattr(_score, "numba_loaded", lambda: False)
+                patch.setattr(_loops, "_jit", _no_compiled_loop)
+                patch.setattr(_kernels, "_jit", _no_compiled_loop)
+            else:
+                patch.setattr(_score, "NUMPY_BELOW_ROWS", 0)
+            model = fit_parquet(BaselineDetector(**params), dump["paths"][0], progress=False)
+            dest = tmp_path / f"{small}.parquet"
+            summary = score_parquet(model, dump["folder"], dest, all_rows=True, progress=False)
+            assert summary.alerts > 10
+            outputs.append((model.stats_, pq.read_table(dest), pq.read_table(summary.scores_path)))
+    for before, after in zip(*outputs, strict=True):
+        assert before.equals(after)
+
+
+def test_streams_and_large_dumps_keep_the_default_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    from behavemodel.features import _loops
+
+    monkeypatch.setattr(_score, "numba_loaded", lambda: False)
+    for rows in (None, _score.NUMPY_BELOW_ROWS):
+        with _score.loops_for(rows):
+            assert _loops.use_compiled(True)
+    with _score.loops_for(_score.NUMPY_BELOW_ROWS - 1):
+        assert not _loops.use_compiled(True)
+        assert _loops.use_compiled(True, compiled=True)  # a forced engine stays forced
+    monkeypatch.setattr(_score, "numba_loaded", lambda: True)  # start-up already paid
+    with _score.loops_for(10):
+        assert _loops.use_compiled(True)
