@@ -19,8 +19,8 @@ its own process so that its peak RSS is its own:
   fixed start-up, its import and cached loops, that weighs less as the dump
   grows; dumps below ``NUMPY_BELOW_ROWS`` use the numpy loops instead);
 - with ``--engines``: ``score_parquet`` and ``fit_parquet`` with numba and with
-  the numpy loops on dumps of 1M, 3M, 5M and ``--rows`` rows, which is where
-  ``NUMPY_BELOW_ROWS`` comes from;
+  the numpy loops on dumps of 1M, 3M, 5M and ``--rows`` rows (and 28M with
+  ``--large``), which is where their ``NUMPY_BELOW_ROWS`` come from;
 - ``BaselineDetector.fit`` on the fitting rows in memory against a pyarrow
   ``group_by(...).aggregate(count)`` of the same key columns (one per feature,
   plus the coverage keys, summed), and ``fit_parquet`` streaming the whole dump
@@ -197,9 +197,9 @@ def _force_engine() -> None:
     """``BEHAVEMODEL_BENCH_ENGINE=numba|numpy``: those loops, whatever the dump's size."""
     engine = os.environ.get("BEHAVEMODEL_BENCH_ENGINE")
     if engine:
-        from behavemodel.scoring import _score
+        from behavemodel.scoring import _fit, _score
 
-        _score.NUMPY_BELOW_ROWS = 0 if engine == "numba" else 1 << 62
+        _score.NUMPY_BELOW_ROWS = _fit.NUMPY_BELOW_ROWS = 0 if engine == "numba" else 1 << 62
 
 
 def variant_score(model: BaselineDetector, path: Path, out: Path) -> dict[str, Any]:
@@ -399,10 +399,14 @@ def run(
 
 def engines(model_path: Path, args: argparse.Namespace) -> None:
     """score_parquet and fit_parquet in a fresh process, numba against numpy, by dump size."""
-    from behavemodel.scoring._score import NUMPY_BELOW_ROWS
+    from behavemodel.scoring import _fit, _score
 
-    print(f"\nnumba against the numpy loops (NUMPY_BELOW_ROWS = {NUMPY_BELOW_ROWS:,})")
-    for rows in sorted({1_000_000, 3_000_000, 5_000_000, args.rows}):
+    print(
+        f"\nnumba against the numpy loops (NUMPY_BELOW_ROWS: scoring "
+        f"{_score.NUMPY_BELOW_ROWS:,}, fitting {_fit.NUMPY_BELOW_ROWS:,})"
+    )
+    sizes = {1_000_000, 3_000_000, 5_000_000, args.rows, *([28_000_000] if args.large else [])}
+    for rows in sorted(sizes):
         path = dump(args.dir, rows, args.seed)
         for name in ("score_parquet", "fit_parquet"):
             took = {
@@ -470,6 +474,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:14s} {json.dumps(results[name])}", flush=True)
     small_path = dump(args.dir, 1_000_000, args.seed)
     small = run("score_parquet", model_path, small_path, args.repeat)
+    # memory by dump size with the loops held fixed: the larger dumps run numba,
+    # whose code and compiler take about 100 MiB that the numpy loops do not
+    small_numba = run(
+        "score_parquet", model_path, small_path, args.repeat, {"BEHAVEMODEL_BENCH_ENGINE": "numba"}
+    )
     small_floor = run("floor", model_path, small_path, args.repeat)
     small_plain = run("plain", model_path, small_path, args.repeat)
     large = large_floor = large_plain = large_fit = large_stream = None
@@ -540,16 +549,22 @@ def main(argv: list[str] | None = None) -> int:
             f"peak RSS {stream['rss'] / mib:.0f} MiB -> fit_parquet / read = "
             f"{stream['seconds'] / floor * 1e7 / stream['rows']:.2f} (read scaled to its rows)"
         )
+    base = small_numba["rss"]
     print(
-        f"peak RSS score_parquet: 1M {small['rss'] / mib:.0f} MiB, {args.rows / 1e6:.0f}M "
+        f"peak RSS score_parquet with numba: 1M {base / mib:.0f} MiB, {args.rows / 1e6:.0f}M "
         f"{results['score_parquet']['rss'] / mib:.0f} MiB "
-        f"-> {results['score_parquet']['rss'] / small['rss']:.2f}x"
+        f"-> {results['score_parquet']['rss'] / base:.2f}x"
         + (
-            f", 28M {large['rss'] / mib:.0f} MiB -> {large['rss'] / small['rss']:.2f}x "
+            f", 28M {large['rss'] / mib:.0f} MiB -> {large['rss'] / base:.2f}x "
             f"(targets < 1024 MiB, <= 1.3x; 28M in {large['seconds']:.1f} s)"
             if large
             else ""
         )
+    )
+    print(
+        f"  1M with the numpy loops (the default below NUMPY_BELOW_ROWS): "
+        f"{small['seconds']:.2f} s, {small['rss'] / mib:.0f} MiB; with numba "
+        f"{small_numba['seconds']:.2f} s"
     )
     return 0
 

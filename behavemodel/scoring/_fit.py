@@ -21,6 +21,11 @@ __all__ = ["fit_parquet"]
 _CHUNK_ROWS = 2_000_000
 #: Statistics rows held unmerged before they are merged into the running total.
 _MERGE_ROWS = 1 << 21
+#: Dumps of fewer events are fitted with the numpy loops when numba is not
+#: imported yet: fitting spends little of its time in them, so numba's start-up
+#: (about 0.3 s) is won back only between 10 and 28 million events
+#: (``benchmarks/score_parquet.py --engines --large``).
+NUMPY_BELOW_ROWS = 10_000_000
 
 
 def fit_parquet(
@@ -106,7 +111,7 @@ def fit_parquet(
         batch_size=batch_size,
         who="fit_parquet",
     )
-    with loops_for(reader.rows):
+    with loops_for(reader.rows, NUMPY_BELOW_ROWS):
         return _fit_batches(model, config, reader, source, progress)
 
 

@@ -280,17 +280,20 @@ been seen in any group."]
     )
 
 
-#: Dumps of fewer events are scored (and fitted) with the numpy loops when numba
-#: is not imported yet: its start-up (about 0.3 s) costs more than its loops save
-#: below about three million events (``benchmarks/score_parquet.py --engines``).
+#: Dumps of fewer events are scored with the numpy loops when numba is not
+#: imported yet: its start-up (about 0.3 s) costs more than its loops save
+#: below about five million events (``benchmarks/score_parquet.py --engines``).
 NUMPY_BELOW_ROWS = 3_000_000
 
 
-def loops_for(rows: int | None) -> contextlib.AbstractContextManager[None]:
-    """The loops to run ``rows`` events with: numpy for small dumps in a fresh process.
+def loops_for(
+    rows: int | None, below: int | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """The loops to run ``rows`` events with: numpy below ``below`` rows in a fresh process.
 
-    Both give the same results; only the time differs. With ``rows`` unknown
-    (a stream), or numba already imported, the default stands.
+    ``below`` defaults to :data:`NUMPY_BELOW_ROWS`. Both give the same
+    results; only the time differs. With ``rows`` unknown (a stream), or numba
+    already imported, the default stands.
 
     Examples
     --------
@@ -303,7 +306,7 @@ def loops_for(rows: int | None) -> contextlib.AbstractContextManager[None]:
     ...     use_compiled(True)
     True
     """
-    if rows is None or rows >= NUMPY_BELOW_ROWS or numba_loaded():
+    if rows is None or rows >= (NUMPY_BELOW_ROWS if below is None else below) or numba_loaded():
         return contextlib.nullcontext()
     return numpy_loops()
 

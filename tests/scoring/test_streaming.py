@@ -127,6 +127,7 @@ def test_small_dumps_run_the_numpy_loops_everywhere_with_equal_results(
                 patch.setattr(_kernels, "_jit", _no_compiled_loop)
             else:
                 patch.setattr(_score, "NUMPY_BELOW_ROWS", 0)
+                patch.setattr(_fit, "NUMPY_BELOW_ROWS", 0)
             model = fit_parquet(BaselineDetector(**params), dump["paths"][0], progress=False)
             dest = tmp_path / f"{small}.parquet"
             summary = score_parquet(model, dump["folder"], dest, all_rows=True, progress=False)
@@ -143,6 +144,8 @@ def test_streams_and_large_dumps_keep_the_default_loops(monkeypatch: pytest.Monk
     for rows in (None, _score.NUMPY_BELOW_ROWS):
         with _score.loops_for(rows):
             assert _loops.use_compiled(True)
+    with _score.loops_for(20, below=10):
+        assert _loops.use_compiled(True)
     with _score.loops_for(_score.NUMPY_BELOW_ROWS - 1):
         assert not _loops.use_compiled(True)
         assert _loops.use_compiled(True, compiled=True)  # a forced engine stays forced
