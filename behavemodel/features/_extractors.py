@@ -504,6 +504,8 @@ def _terminals(columns: ColumnCodes) -> np.ndarray:
     found = columns.memo.get("terminals")
     if isinstance(found, np.ndarray):
         return found
+    if columns.all_null(schema.TTY):  # no value: only the null slot, without coding the rows
+        return np.zeros(1, dtype=bool)
     _, values = columns(schema.TTY)
     terminal = np.array(
         [v is not None and v.startswith(_TERMINAL_PREFIXES) for v in values.to_pylist()] + [False],

@@ -26,7 +26,7 @@ from behavemodel.features import (
     default_extractors,
     extract,
 )
-from behavemodel.features._codes import combine_codes
+from behavemodel.features._codes import ColumnCodes, combine_codes
 
 Make = Callable[..., pa.Table]
 
@@ -277,7 +277,10 @@ def test_filters_on_a_column_without_values(terminal: str | None) -> None:
             "tty": pa.array([terminal] * n, pa.string()).dictionary_encode(),
         }
     )
-    mask = ProcessOwners().mask(table)
+    columns = ColumnCodes(table)
+    mask = ProcessOwners().mask(table, columns)
     assert mask.tolist() == [terminal is None, False] * 3
+    # an all-null tty excludes nothing, known without a code per event
+    assert (schema.TTY in columns._encoded) == (terminal is not None)
     where = Extractor("W", keys=["process_exe"], where={"tty": [None]})
     assert where.mask(table).tolist() == [terminal is None] * n
