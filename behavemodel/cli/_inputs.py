@@ -75,6 +75,28 @@ def split_inputs(items: Sequence[str]) -> tuple[list[Path], list[Path], list[str
     return parquet, json_lines, logs
 
 
+def parquet_rows(items: Sequence[str]) -> int | None:
+    """The events in ``items`` when they are all Parquet (from the footers), else None.
+
+    None too when a footer cannot be read: the reader then reports the file.
+
+    Examples
+    --------
+    >>> from behavemodel.cli._inputs import parquet_rows
+    >>> parquet_rows(["-"]) is None  # audit log text: not known before it is read
+    True
+    """
+    import pyarrow.parquet as pq
+
+    parquet, json_lines, logs = split_inputs(items)
+    if json_lines or logs:
+        return None
+    try:
+        return sum(pq.read_metadata(path).num_rows for path in parquet)
+    except (OSError, pa.ArrowException):
+        return None
+
+
 def event_batches(
     items: Sequence[str], host: str | None, schema_name: str = "canonical"
 ) -> Iterator[pa.RecordBatch]:

@@ -24,7 +24,7 @@ from behavemodel.cli._common import (
     safe_text,
     warnings_to_stderr,
 )
-from behavemodel.cli._inputs import event_batches
+from behavemodel.cli._inputs import event_batches, parquet_rows
 from behavemodel.cli._text import jsonable, when
 from behavemodel.io import SCHEMAS
 
@@ -78,20 +78,24 @@ def score_command(
     """
     from behavemodel.artifacts import load
     from behavemodel.models import alerts
+    from behavemodel.scoring._score import loops_for
 
     key = read_key(key_env)
-    with warnings_to_stderr():
+    # a small dump in this fresh process: the numpy loops, not numba's start-up
+    rows = parquet_rows(events)
+    with loops_for(rows), warnings_to_stderr():
         model = load(model_path, key=key, require_signature=require_signature)
     parts: list[pa.Table] = []
     scored = 0
-    for batch in progress(event_batches(events, host, schema_name), "scoring"):
-        if batch.num_rows:
-            scored += batch.num_rows
-            found = model.explain(batch)
-            if len(found):
-                rows = pa.Table.from_pandas(found, alerts.ALERT_SCHEMA, preserve_index=False)
-                # Keep the alerts-v1 marker, not pandas' metadata about ArrowDtype columns.
-                parts.append(rows.replace_schema_metadata(alerts.ALERT_SCHEMA.metadata))
+    with loops_for(rows):
+        for batch in progress(event_batches(events, host, schema_name), "scoring"):
+            if batch.num_rows:
+                scored += batch.num_rows
+                found = model.explain(batch)
+                if len(found):
+                    rows = pa.Table.from_pandas(found, alerts.ALERT_SCHEMA, preserve_index=False)
+                    # Keep the alerts-v1 marker, not pandas' metadata about ArrowDtype columns.
+                    parts.append(rows.replace_schema_metadata(alerts.ALERT_SCHEMA.metadata))
     table = _combine_alerts(parts)
     _write_table_atomic(table, output)
     if as_json:

@@ -26,6 +26,7 @@ __all__ = [
     "fill_codes",
     "integer_codes",
     "load_compiled",
+    "loops_for",
     "mark_pairs",
     "numpy_loops",
     "pair_lookup",
@@ -71,6 +72,28 @@ def numpy_loops() -> Iterator[None]:
         yield
     finally:
         _NUMPY_ONLY.reset(token)
+
+
+def loops_for(rows: int | None, below: int) -> contextlib.AbstractContextManager[None]:
+    """The loops for ``rows`` events: numpy below ``below`` rows while numba is not imported.
+
+    Numba's start-up costs more than its loops save on small inputs. Both give
+    the same results; only the time differs. With ``rows`` unknown (a stream),
+    or numba already imported, the default stands.
+
+    Examples
+    --------
+    >>> from behavemodel.features._loops import loops_for, numba_loaded, use_compiled
+    >>> with loops_for(1000, below=10**6):  # numpy, unless numba is already imported
+    ...     use_compiled(True) == numba_loaded()
+    True
+    >>> with loops_for(None, below=10**6), loops_for(10**9, below=10**6):
+    ...     use_compiled(True)
+    True
+    """
+    if rows is None or rows >= below or numba_loaded():
+        return contextlib.nullcontext()
+    return numpy_loops()
 
 
 def load_compiled() -> None:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from behavemodel.features._loops import load_compiled
+from behavemodel.features._loops import load_compiled, loops_for
 from behavemodel.models import BaselineDetector, NoEventsError, merge_stats, partial_stats
 from behavemodel.scoring._read import EventSource, SourceLike, open_source
-from behavemodel.scoring._score import _progress, loops_for
+from behavemodel.scoring._score import _progress
 
 if TYPE_CHECKING:
     from behavemodel.models._stats import StatsConfig

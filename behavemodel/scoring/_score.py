@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from behavemodel import schema as s
-from behavemodel.features._loops import count_codes, load_compiled, numba_loaded, numpy_loops
+from behavemodel.features import _loops
+from behavemodel.features._loops import count_codes, load_compiled
 from behavemodel.models import BaselineDetector, alerts
 from behavemodel.models._index import THRESHOLD
 from behavemodel.scoring._read import Batch, EventSource, SourceLike, open_source
@@ -286,14 +287,8 @@ been seen in any group."]
 NUMPY_BELOW_ROWS = 3_000_000
 
 
-def loops_for(
-    rows: int | None, below: int | None = None
-) -> contextlib.AbstractContextManager[None]:
-    """The loops to run ``rows`` events with: numpy below ``below`` rows in a fresh process.
-
-    ``below`` defaults to :data:`NUMPY_BELOW_ROWS`. Both give the same
-    results; only the time differs. With ``rows`` unknown (a stream), or numba
-    already imported, the default stands.
+def loops_for(rows: int | None) -> contextlib.AbstractContextManager[None]:
+    """The loops to score ``rows`` events with (see :data:`NUMPY_BELOW_ROWS`).
 
     Examples
     --------
@@ -302,13 +297,8 @@ def loops_for(
     >>> with loops_for(1000):  # numpy, unless numba is already imported
     ...     use_compiled(True) == numba_loaded()
     True
-    >>> with loops_for(None), loops_for(10**9):
-    ...     use_compiled(True)
-    True
     """
-    if rows is None or rows >= (NUMPY_BELOW_ROWS if below is None else below) or numba_loaded():
-        return contextlib.nullcontext()
-    return numpy_loops()
+    return _loops.loops_for(rows, NUMPY_BELOW_ROWS)
 
 
 def _check_params(batch_size: Any, one_row_per: Any, all_rows: Any) -> None:

@@ -62,3 +62,33 @@ def test_a_loop_named_as_another_modules_loop_is_compiled_on_its_own() -> None:
     assert out.tolist() == [7, 7, 7]
     theirs(np.arange(3, dtype=np.int32), np.full(1, 0b101, np.uint8), 0, out)
     assert out.tolist() == [0, -1, 2]
+
+
+def test_loops_for_picks_numpy_for_small_inputs_before_numba_is_imported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_loops, "numba_loaded", lambda: False)
+    with _loops.loops_for(9, below=10):
+        assert not _loops.use_compiled(True)
+        assert _loops.use_compiled(True, compiled=True)  # a forced engine stays forced
+        with _loops.loops_for(None, below=10):  # an inner default keeps the outer choice
+            assert not _loops.use_compiled(True)
+    for rows in (None, 10, 11):  # unknown size, or not small: the default
+        with _loops.loops_for(rows, below=10):
+            assert _loops.use_compiled(True)
+    assert _loops.use_compiled(True)  # the choice ends with its block
+    monkeypatch.setattr(_loops, "numba_loaded", lambda: True)  # start-up already paid
+    with _loops.loops_for(1, below=10):
+        assert _loops.use_compiled(True)
+
+
+def test_numpy_loops_hold_per_thread() -> None:
+    import threading
+
+    seen: list[bool] = []
+    with _loops.numpy_loops():
+        worker = threading.Thread(target=lambda: seen.append(_loops.use_compiled(True)))
+        worker.start()
+        worker.join()
+        assert not _loops.use_compiled(True)
+    assert seen == [True]  # a thread started elsewhere keeps the default

@@ -122,7 +122,7 @@ def test_small_dumps_run_the_numpy_loops_everywhere_with_equal_results(
     for small in (False, True):
         with monkeypatch.context() as patch:
             if small:
-                patch.setattr(_score, "numba_loaded", lambda: False)
+                patch.setattr(_loops, "numba_loaded", lambda: False)
                 patch.setattr(_loops, "_jit", _no_compiled_loop)
                 patch.setattr(_kernels, "_jit", _no_compiled_loop)
             else:
@@ -140,15 +140,9 @@ def test_small_dumps_run_the_numpy_loops_everywhere_with_equal_results(
 def test_streams_and_large_dumps_keep_the_default_loops(monkeypatch: pytest.MonkeyPatch) -> None:
     from behavemodel.features import _loops
 
-    monkeypatch.setattr(_score, "numba_loaded", lambda: False)
+    monkeypatch.setattr(_loops, "numba_loaded", lambda: False)
     for rows in (None, _score.NUMPY_BELOW_ROWS):
         with _score.loops_for(rows):
             assert _loops.use_compiled(True)
-    with _score.loops_for(20, below=10):
-        assert _loops.use_compiled(True)
     with _score.loops_for(_score.NUMPY_BELOW_ROWS - 1):
         assert not _loops.use_compiled(True)
-        assert _loops.use_compiled(True, compiled=True)  # a forced engine stays forced
-    monkeypatch.setattr(_score, "numba_loaded", lambda: True)  # start-up already paid
-    with _score.loops_for(10):
-        assert _loops.use_compiled(True)
