@@ -82,12 +82,12 @@ def score_command(
 
     key = read_key(key_env)
     # a small dump in this fresh process: the numpy loops, not numba's start-up
-    rows = parquet_rows(events)
-    with loops_for(rows), warnings_to_stderr():
+    dump_rows = parquet_rows(events)
+    with loops_for(dump_rows), warnings_to_stderr():
         model = load(model_path, key=key, require_signature=require_signature)
     parts: list[pa.Table] = []
     scored = 0
-    with loops_for(rows):
+    with loops_for(dump_rows):
         for batch in progress(event_batches(events, host, schema_name), "scoring"):
             if batch.num_rows:
                 scored += batch.num_rows

@@ -259,6 +259,29 @@ def test_score_without_deviations_exits_0(approved: Path, train: Path, tmp_path:
     assert "0 deviation(s)" in result.stdout
 
 
+def test_score_of_a_small_dump_loads_and_scores_without_numba(
+    approved: Path, today: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a process without numba, a small Parquet dump needs none: not to load, not to score."""
+    from behavemodel.features import _loops
+    from behavemodel.models import _kernels
+
+    compiled = run("score", approved, today, "-o", tmp_path / "compiled.parquet")
+
+    def no_compiled_loop(function: Any) -> Any:
+        raise AssertionError(f"compiled loop {function.__qualname__} called")
+
+    monkeypatch.setattr(_loops, "numba_loaded", lambda: False)
+    monkeypatch.setattr(_loops, "_jit", no_compiled_loop)
+    monkeypatch.setattr(_kernels, "_jit", no_compiled_loop)
+    result = run("score", approved, today, "-o", tmp_path / "numpy.parquet")
+    assert result.exit_code == compiled.exit_code == 1, result.output
+    assert result.stdout == compiled.stdout.replace("compiled.parquet", "numpy.parquet")
+    assert pq.read_table(tmp_path / "numpy.parquet").equals(
+        pq.read_table(tmp_path / "compiled.parquet")
+    )
+
+
 def test_score_json_lines(approved: Path, today: Path, tmp_path: Path) -> None:
     result = run("score", approved, today, "-o", tmp_path / "a.parquet", "--json")
     assert result.exit_code == 1, result.output
