@@ -178,16 +178,17 @@ class EventSource:
         pieces = []
         for g in np.unique(group):
             local = ordered[group == g] - starts[g]
-            cursor = self._cursor_at(parquet, batch.file, int(g), wanted, int(local[0]))
-            while True:
-                first, chunk = cursor.first, cursor.chunk
-                last = first + chunk.num_rows
-                inside = local[(local >= first) & (local < last)] - first
-                if len(inside):
-                    pieces.append(pa.Table.from_batches([chunk]).take(pa.array(inside)))
-                if last > local[-1]:
-                    break  # the slice stays: the next batch's rows may be in it
-                cursor.advance()
+            with reading_parquet(batch.file):  # a damaged page here names the file too
+                cursor = self._cursor_at(parquet, batch.file, int(g), wanted, int(local[0]))
+                while True:
+                    first, chunk = cursor.first, cursor.chunk
+                    last = first + chunk.num_rows
+                    inside = local[(local >= first) & (local < last)] - first
+                    if len(inside):
+                        pieces.append(pa.Table.from_batches([chunk]).take(pa.array(inside)))
+                    if last > local[-1]:
+                        break  # the slice stays: the next batch's rows may be in it
+                    cursor.advance()
         taken = pa.concat_tables(pieces)
         back = np.empty(len(order), dtype=np.int64)
         back[order] = np.arange(len(order), dtype=np.int64)

@@ -81,6 +81,28 @@ def test_a_damaged_file_is_a_parse_error_naming_it(
     assert isinstance(caught.value.__cause__, (pa.ArrowException, OSError))
 
 
+def test_a_damaged_alert_only_column_names_the_file(tmp_path: Path) -> None:
+    """score_parquet reads the command line for alert rows only, after the scan."""
+    path = tmp_path / "events.parquet"
+    pq.write_table(_events(), path, compression="snappy", row_group_size=10_000)
+    metadata = pq.ParquetFile(path).metadata
+    column = metadata.schema.to_arrow_schema().get_field_index("process_cmdline")
+    data = bytearray(path.read_bytes())
+    for group in range(metadata.num_row_groups):
+        chunk = metadata.row_group(group).column(column)
+        start = chunk.dictionary_page_offset or chunk.data_page_offset
+        for i in range(start, start + min(400, chunk.total_compressed_size)):
+            data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    model = BaselineDetector(features=["ProcessOwners"], min_span="1h", novelty_threshold=1.0)
+    model.fit(_events().slice(0, 20_000))  # monitoring: later rows deviate
+    with pytest.raises(ParseError) as caught:
+        score_parquet(model, path, tmp_path / "alerts.parquet")
+    assert caught.value.file == str(path)
+    assert isinstance(caught.value.__cause__, (pa.ArrowException, OSError))
+    assert not (tmp_path / "alerts.parquet").exists()
+
+
 def test_missing_files_keep_their_own_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_events(tmp_path / "nothing.parquet")
