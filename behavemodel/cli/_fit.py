@@ -131,12 +131,12 @@ def fit_command(
         novelty_threshold=novelty_threshold,
         max_age=max_age,
     )
-    parquet, json_lines, logs = split_inputs(events)
+    inputs = split_inputs(events)
     source: Any
-    if logs or host is not None:  # audit logs (or a host to fill in): canonical batches
-        source = progress(event_batches(events, host, schema_name), "learning")
+    if inputs.logs or host is not None:  # audit logs (or a host to fill in): canonical batches
+        source = progress(event_batches(inputs, host, schema_name), "learning")
     else:  # dumps: fit_parquet reads only the columns the features need
-        source = [*parquet, *json_lines]
+        source = [*inputs.parquet, *inputs.json_lines]
     try:
         fit_parquet(model, source, schema=schema_name, batch_size=_inputs._READ_ROWS)
     except NoEventsError:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 
-__all__ = ["event_batches", "split_inputs"]
+__all__ = ["Inputs", "event_batches", "parquet_rows", "split_inputs"]
 
 #: Rows per batch read from Parquet and JSON lines.
 _READ_ROWS = 262_144
@@ -33,7 +34,15 @@ def _is_parquet(path: Path) -> bool:
     return False
 
 
-def split_inputs(items: Sequence[str]) -> tuple[list[Path], list[Path], list[str | Path]]:
+class Inputs(NamedTuple):
+    """A command's inputs by kind (:func:`split_inputs`)."""
+
+    parquet: list[Path]
+    json_lines: list[Path]
+    logs: list[str | Path]
+
+
+def split_inputs(items: Sequence[str]) -> Inputs:
     """Split the inputs into Parquet files, JSON-lines dumps and raw audit logs.
 
     Directories are walked (names starting with ``.`` or ``_`` skipped); a file
@@ -44,7 +53,7 @@ def split_inputs(items: Sequence[str]) -> tuple[list[Path], list[Path], list[str
     --------
     >>> from behavemodel.cli._inputs import split_inputs
     >>> split_inputs(["-"])
-    ([], [], ['-'])
+    Inputs(parquet=[], json_lines=[], logs=['-'])
     """
     parquet: list[Path] = []
     json_lines: list[Path] = []
@@ -72,41 +81,39 @@ def split_inputs(items: Sequence[str]) -> tuple[list[Path], list[Path], list[str
                 parquet.append(file)
             else:
                 logs.append(file)
-    return parquet, json_lines, logs
+    return Inputs(parquet, json_lines, logs)
 
 
-def parquet_rows(items: Sequence[str]) -> int | None:
-    """The events in ``items`` when they are all Parquet (from the footers), else None.
+def parquet_rows(inputs: Inputs) -> int | None:
+    """The events of ``inputs`` when they are all Parquet (from the footers), else None.
 
     None too when a footer cannot be read: the reader then reports the file.
 
     Examples
     --------
-    >>> from behavemodel.cli._inputs import parquet_rows
-    >>> parquet_rows(["-"]) is None  # audit log text: not known before it is read
+    >>> from behavemodel.cli._inputs import parquet_rows, split_inputs
+    >>> parquet_rows(split_inputs(["-"])) is None  # audit log text: unknown before it is read
     True
     """
     import pyarrow.parquet as pq
 
-    parquet, json_lines, logs = split_inputs(items)
-    if json_lines or logs:
+    if inputs.json_lines or inputs.logs:
         return None
     try:
-        return sum(pq.read_metadata(path).num_rows for path in parquet)
+        return sum(pq.read_metadata(path).num_rows for path in inputs.parquet)
     except (OSError, pa.ArrowException):
         return None
 
 
 def event_batches(
-    items: Sequence[str], host: str | None, schema_name: str = "canonical"
+    inputs: Inputs, host: str | None, schema_name: str = "canonical"
 ) -> Iterator[pa.RecordBatch]:
     """Event batches from Parquet and JSON-lines dumps (in ``schema_name``), then raw logs.
 
     Parameters
     ----------
-    items : sequence of str
-        Files, directories (walked; names starting with ``.`` or ``_`` are
-        skipped) or ``-`` for audit log text on standard input.
+    inputs : Inputs
+        The command's inputs, as :func:`split_inputs` found them.
     host : str, optional
         Host name for audit records without ``node=`` (and for dumps without one).
     schema_name : str, default "canonical"
@@ -117,14 +124,10 @@ def event_batches(
     pyarrow.RecordBatch
         Canonical event batches.
 
-    Raises
-    ------
-    ValueError
-        For an empty directory or a file named like Parquet that is not Parquet.
     """
     from behavemodel.io import iter_auditd, iter_events
 
-    parquet, json_lines, logs = split_inputs(items)
+    parquet, json_lines, logs = inputs
     if parquet:
         yield from iter_events(
             parquet, schema=schema_name, host=host, format="parquet", batch_size=_READ_ROWS

@@ -24,7 +24,7 @@ from behavemodel.cli._common import (
     safe_text,
     warnings_to_stderr,
 )
-from behavemodel.cli._inputs import event_batches, parquet_rows
+from behavemodel.cli._inputs import event_batches, parquet_rows, split_inputs
 from behavemodel.cli._text import jsonable, when
 from behavemodel.io import SCHEMAS
 
@@ -82,13 +82,14 @@ def score_command(
 
     key = read_key(key_env)
     # a small dump in this fresh process: the numpy loops, not numba's start-up
-    dump_rows = parquet_rows(events)
+    inputs = split_inputs(events)  # an empty directory or a misnamed file: refused here
+    dump_rows = parquet_rows(inputs)
     with loops_for(dump_rows), warnings_to_stderr():
         model = load(model_path, key=key, require_signature=require_signature)
     parts: list[pa.Table] = []
     scored = 0
     with loops_for(dump_rows):
-        for batch in progress(event_batches(events, host, schema_name), "scoring"):
+        for batch in progress(event_batches(inputs, host, schema_name), "scoring"):
             if batch.num_rows:
                 scored += batch.num_rows
                 found = model.explain(batch)
