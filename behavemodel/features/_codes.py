@@ -165,7 +165,8 @@ def _recode(
     if identity:
         return codes, new_values, False
     # code -1 (null) indexes the appended -1: one gather, nulls stay null
-    return np.append(mapping, -1)[codes], new_values, bool((mapping < 0).any())
+    table = np.append(mapping, -1).astype(np.int32 if codes.dtype == np.int32 else np.int64)
+    return table[codes], new_values, bool((mapping < 0).any())
 
 
 def combine_codes(

@@ -469,7 +469,8 @@ def pair_lookup(
     The pair of codes ``a, b`` (``-1``: null) is ``(a + 1) * width + b + 1``
     (``second`` None: ``a + 1``), below ``size``. The first pass marks the
     pairs present; ``number(pairs)`` gets them ascending and returns their
-    numbers (int64, one each); the second pass gives every row its pair's number.
+    numbers (one each); the second pass gives every row its pair's number, as
+    int32 when every number fits (else int64).
 
     Examples
     --------
@@ -477,16 +478,19 @@ def pair_lookup(
     >>> from behavemodel.features._loops import pair_lookup
     >>> pair_lookup(np.array([0, 1, 0, -1]), np.array([2, -1, 2, 0]), 4, 12,
     ...             lambda pairs: pairs * 10)
-    array([70, 80, 70, 10])
+    array([70, 80, 70, 10], dtype=int32)
     """
     use = use_compiled(COMPILED, compiled)
     seen = np.zeros(size, dtype=np.bool_)
     mark_pairs(first, second, width, seen, compiled=use)
     pairs = np.flatnonzero(seen)
-    table = np.full(size, -1, dtype=np.int64)
-    table[pairs] = number(pairs)
+    numbers = number(pairs)
+    # int32 when the numbers fit: half the memory of the per-row result
+    wide = len(numbers) and (int(numbers.max()) >= 2**31 or int(numbers.min()) < -(2**31))
+    table = np.full(size, -1, dtype=np.int64 if wide else np.int32)
+    table[pairs] = numbers
     if second is not None and use and len(first):
-        out = np.empty(len(first), dtype=np.int64)
+        out = np.empty(len(first), dtype=table.dtype)
         _jit(_pair_take_loop)(first, second, int(width), table, out)
         return out
     code = np.asarray(first, dtype=np.int64) + 1

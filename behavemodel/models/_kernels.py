@@ -280,13 +280,13 @@ def count_cells(
 
     Parameters
     ----------
-    index : numpy.ndarray of int64
+    index : numpy.ndarray of int32 or int64
         A code in ``[0, size)`` per event (a (group, host, key) combination).
     size : int
         The size of the code space.
     time : numpy.ndarray of int64
         Event times (microseconds).
-    bucket : numpy.ndarray of int64
+    bucket : numpy.ndarray of int32 or int64
         Event buckets, in ``[0, n_buckets)``.
     n_buckets : int
     compiled : bool, optional
@@ -313,16 +313,23 @@ def count_cells(
     # the loop numbers the codes in int32
     if use and size <= max(1 << 22, len(index)) and size < 2**31:
         done, *found = _jit(_count_loop)(
-            np.ascontiguousarray(index, dtype=np.int64),
+            _integers(index),
             int(size),
             np.ascontiguousarray(time, dtype=np.int64),
-            np.ascontiguousarray(bucket, dtype=np.int64),
+            _integers(bucket),
             n_buckets,
             _cells_limit(len(index)),
         )
         if done:
             return Counts(*found)
     return _count_numpy(index, size, time, bucket, n_buckets)
+
+
+def _integers(codes: np.ndarray) -> np.ndarray:
+    """``codes`` as contiguous int32 or int64, whichever it is (others widen to int64)."""
+    if codes.dtype in (np.int32, np.int64):
+        return np.ascontiguousarray(codes)
+    return np.ascontiguousarray(codes, dtype=np.int64)
 
 
 def _fold_loop(
@@ -340,21 +347,23 @@ def fold_codes(
     out: np.ndarray | None = None,
     compiled: bool | None = None,
 ) -> np.ndarray:
-    """``first * size + part`` as int64: one more digit of a mixed-radix code, in one pass.
+    """``first * size + part``: one more digit of a mixed-radix code, in one pass.
 
     Parameters
     ----------
     first, part : numpy.ndarray of int
         Codes so far, and the next digit (in ``[0, size)``), of the same length.
     size : int
-    out : numpy.ndarray of int64, optional
-        Where to write (may be ``first`` itself); a new array by default.
+    out : numpy.ndarray of int32 or int64, optional
+        Where to write (may be ``first`` itself); a new int64 array by default.
+        int32 only when every result fits.
     compiled : bool, optional
         Force the compiled loop (True) or numpy (False); default :data:`COMPILED`.
 
     Returns
     -------
-    numpy.ndarray of int64
+    numpy.ndarray
+        ``out``.
 
     Examples
     --------
@@ -369,7 +378,7 @@ def fold_codes(
     if use and len(out):
         _jit(_fold_loop)(first, part, int(size), out)
         return out
-    np.multiply(first, size, out=out, dtype=np.int64)
+    np.multiply(first, size, out=out, dtype=out.dtype)
     out += part
     return out
 

@@ -154,3 +154,16 @@ def test_pair_lookup_twins_agree(compiled: bool, with_second: bool) -> None:
     pairs = np.unique(code)
     np.testing.assert_array_equal(seen[0], pairs)
     np.testing.assert_array_equal(out, np.searchsorted(pairs, code) * 3)
+    assert out.dtype == np.int32  # the numbers fit: half the memory
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_pair_lookup_keeps_numbers_beyond_int32(compiled: bool) -> None:
+    from behavemodel.features import _loops
+
+    if compiled and not _loops.COMPILED:
+        pytest.skip("numba is not installed")
+    first, second = np.array([0, 1, 0], dtype=np.int32), np.array([1, 0, 1], dtype=np.int32)
+    out = _loops.pair_lookup(first, second, 3, 9, lambda pairs: pairs + 2**40, compiled=compiled)
+    assert out.dtype == np.int64
+    assert out.tolist() == [5 + 2**40, 7 + 2**40, 5 + 2**40]

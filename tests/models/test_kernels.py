@@ -185,6 +185,49 @@ def test_fold_codes(compiled: bool) -> None:
     assert again is folded
     np.testing.assert_array_equal(folded, (first * 7 + part) * 7 + part)
     assert len(_kernels.fold_codes(first[:0], part[:0], 7, compiled=compiled)) == 0
+    narrow = _kernels.fold_codes(first, part, 7, out=np.empty(1000, np.int32), compiled=compiled)
+    assert narrow.dtype == np.int32
+    np.testing.assert_array_equal(narrow, first * 7 + part)
+
+
+def test_mixed_radix_is_int32_while_the_codes_fit() -> None:
+    first = np.array([0, 1, 2], dtype=np.int32)
+    part = np.array([4, 0, 3], dtype=np.int32)
+    small = _count.mixed_radix(first, [part, part], [3, 5, 5])
+    assert small.dtype == np.int32 and small.tolist() == [24, 25, 68]
+    large = _count.mixed_radix(first, [part, part], [3, 2**20, 2**20])
+    assert large.dtype == np.int64
+    expected = [
+        (int(f) * 2**20 + int(p)) * 2**20 + int(p) for f, p in zip(first, part, strict=True)
+    ]
+    assert large.tolist() == expected
+    alone = _count.mixed_radix(first, [], [3])
+    assert alone is first  # no part: no copy
+
+
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=needs_numba)])
+def test_count_cells_takes_int32_codes_and_buckets(compiled: bool) -> None:
+    rng = np.random.default_rng(9)
+    index = rng.integers(0, 300, 5000)
+    time = rng.integers(0, 10**9, 5000)
+    bucket = rng.integers(0, 40, 5000)
+    wide = _kernels.count_cells(index, 300, time, bucket, 40, compiled=compiled)
+    narrow = _kernels.count_cells(
+        index.astype(np.int32), 300, time, bucket.astype(np.int32), 40, compiled=compiled
+    )
+    for name, x, y in zip(wide._fields, wide, narrow, strict=True):
+        np.testing.assert_array_equal(x, y, err_msg=name)
+        assert y.dtype == np.int64, name
+
+
+def test_recode_keeps_int32_codes() -> None:
+    from behavemodel.features._codes import _recode
+
+    codes = np.array([0, 2, -1, 1, 2], dtype=np.int32)
+    values = pa.array(["/usr/bin/a", "/usr/bin/b", "/usr/bin/a"])
+    recoded, distinct, emptied = _recode(codes, values, None)
+    assert recoded.dtype == np.int32 and recoded.tolist() == [0, 0, -1, 1, 0]
+    assert distinct.to_pylist() == ["/usr/bin/a", "/usr/bin/b"] and not emptied
 
 
 @needs_numba

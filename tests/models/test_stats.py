@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from behavemodel.exceptions import SchemaError
 from behavemodel.models import STATS_SCHEMA, StatsConfig, merge_stats, partial_stats
-from behavemodel.models._stats import _union_runs, observations
+from behavemodel.models._stats import _buckets, _union_runs, observations
 
 Make = Callable[..., pa.Table]
 
@@ -125,3 +125,23 @@ def test_observations_follow_list_offsets_of_sliced_and_chunked_tables() -> None
     assert observations(table.slice(5, 20)).tolist() == expected[5:25]
     chunked = pa.concat_tables([table.slice(0, 7), table.slice(7)])
     assert observations(chunked).tolist() == expected
+
+
+@pytest.mark.parametrize("bucket_us", [1, 7, 3_600_000_000])
+def test_buckets_count_from_the_first(bucket_us: int) -> None:
+    rng = np.random.default_rng(bucket_us)
+    # before and after 1970, and more events than one slice of the fill
+    time = rng.integers(-(10**13), 10**13, (1 << 20) + 5) if bucket_us > 1 else None
+    if time is None:
+        time = rng.integers(10**15, 10**15 + 2**30, 1000)
+    bucket, first, size = _buckets(time, bucket_us)
+    plain = time // bucket_us
+    assert first == plain.min() and size == plain.max() - plain.min() + 1
+    np.testing.assert_array_equal(bucket, plain - plain.min())
+    assert bucket.dtype == (np.int32 if size < 2**31 else np.int64)
+
+
+def test_buckets_widen_when_they_do_not_fit_int32() -> None:
+    bucket, first, size = _buckets(np.array([5, 2**33, 7]), 1)
+    assert bucket.dtype == np.int64
+    assert (bucket.tolist(), first, size) == ([0, 2**33 - 5, 2], 5, 2**33 - 4)
