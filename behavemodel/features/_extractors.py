@@ -456,7 +456,7 @@ class Extractor:
 
     # -- evaluation ------------------------------------------------------------------
     def mask(self, table: pa.Table, columns: ColumnCodes | None = None) -> np.ndarray:
-        """Boolean mask of the events this extractor looks at.
+        """Boolean mask of the events this extractor looks at (a new array the caller may change).
 
         ``columns`` (the table's shared :class:`ColumnCodes`) saves encoding the
         same columns again for every extractor.

@@ -197,6 +197,11 @@ class EventCodes:
         return time_us(self.columns.table)
 
     @cached_property
+    def valid(self) -> np.ndarray:
+        """Whether each event has a (group, host) pair (events without one count nowhere)."""
+        return self.pair >= 0
+
+    @cached_property
     def group(self) -> np.ndarray:
         """Group code of every event (``-1`` for invalid events)."""
         return np.append(self.pair_group, -1)[self.pair]
@@ -288,7 +293,6 @@ def observe(
     columns = codes.columns
     if columns.table is not table:
         columns = ColumnCodes(table)
-    valid: np.ndarray | None = None
     for extractor in extractors:
         selection = (
             "rows",
@@ -299,9 +303,9 @@ def observe(
         )
         rows = columns.memo.get(selection)
         if not isinstance(rows, np.ndarray):
-            if valid is None:
-                valid = codes.pair >= 0
-            rows = columns.memo[selection] = np.flatnonzero(extractor.mask(table, columns) & valid)
+            mask = extractor.mask(table, columns)  # a new array: narrowed in place
+            mask &= codes.valid
+            rows = columns.memo[selection] = np.flatnonzero(mask)
         part_codes, part_values, part_nulls = [], [], []
         for key in extractor.keys:
             memo_key = ("key", selection, key, normaliser)

@@ -245,7 +245,7 @@ def partial_stats(batch: Any, config: StatsConfig) -> pa.Table:
     if table.num_rows == 0:
         return empty_stats()
     codes = EventCodes.build(table, config._groups)
-    valid = codes.pair >= 0
+    valid = codes.valid
     if not valid.any():
         return empty_stats()
     bucket, origin, size = _buckets(codes.time, config.bucket_us)
