@@ -36,6 +36,7 @@ __all__ = [
     "model_keys",
     "move_runs",
     "score_events",
+    "union_runs",
 ]
 
 #: Whether the compiled loops are used: numba is installed (``pip install
@@ -330,6 +331,81 @@ def _integers(codes: np.ndarray) -> np.ndarray:
     if codes.dtype in (np.int32, np.int64):
         return np.ascontiguousarray(codes)
     return np.ascontiguousarray(codes, dtype=np.int64)
+
+
+def _union_loop(
+    owner: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    n_owners: int,
+    out_owner: np.ndarray,
+    out_start: np.ndarray,
+    out_end: np.ndarray,
+) -> int:  # pragma: no cover - compiled by numba; union_runs' numpy code is its twin
+    # the runs grouped by owner (a counting sort, stable), then each owner's sorted
+    # by start (few per owner: insertion sort) and swept once
+    first = np.zeros(n_owners + 1, dtype=np.int64)
+    for i in range(owner.shape[0]):
+        first[owner[i] + 1] += 1
+    for o in range(n_owners):
+        first[o + 1] += first[o]
+    fill = first[:-1].copy()
+    order = np.empty(owner.shape[0], dtype=np.int64)
+    for i in range(owner.shape[0]):
+        order[fill[owner[i]]] = i
+        fill[owner[i]] += 1
+    j = 0
+    for o in range(n_owners):
+        lo, hi = first[o], first[o + 1]
+        if hi - lo > 32:
+            within = order[lo:hi]
+            order[lo:hi] = within[np.argsort(start[within], kind="mergesort")]
+        else:
+            for k in range(lo + 1, hi):
+                i = order[k]
+                m = k - 1
+                while m >= lo and start[order[m]] > start[i]:
+                    order[m + 1] = order[m]
+                    m -= 1
+                order[m + 1] = i
+        for k in range(lo, hi):
+            i = order[k]
+            if k > lo and start[i] <= out_end[j - 1] + 1:  # overlaps or touches the last
+                if end[i] > out_end[j - 1]:
+                    out_end[j - 1] = end[i]
+                continue
+            out_owner[j] = o
+            out_start[j] = start[i]
+            out_end[j] = end[i]
+            j += 1
+    return j
+
+
+def union_runs(
+    owner: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coalesce inclusive intervals per owner in compiled passes, without a global sort.
+
+    The compiled loop of :func:`behavemodel.models._stats._union_runs`, whose
+    numpy code (one sort of every run) is its twin. ``owner`` is non-negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavemodel.models._kernels import union_runs
+    >>> union_runs(np.array([1, 0, 1, 1]), np.array([5, 2, 1, 3]), np.array([6, 2, 2, 3]))
+    (array([0, 1, 1]), array([2, 1, 5]), array([2, 3, 6]))
+    """
+    n = len(owner)
+    out = [np.empty(n, dtype=np.int64) for _ in range(3)]
+    found = _jit(_union_loop)(
+        np.ascontiguousarray(owner, dtype=np.int64),
+        np.ascontiguousarray(start, dtype=np.int64),
+        np.ascontiguousarray(end, dtype=np.int64),
+        int(owner.max()) + 1 if n else 0,
+        *out,
+    )
+    return out[0][:found], out[1][:found], out[2][:found]
 
 
 def _fold_loop(

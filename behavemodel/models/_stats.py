@@ -41,6 +41,7 @@ from behavemodel.features._codes import combine_codes, encode
 from behavemodel.features._exceptions import FeatureConfigError
 from behavemodel.features._extractors import Extractor, resolve_extractors
 from behavemodel.features._groups import GroupMap
+from behavemodel.features._loops import use_compiled
 from behavemodel.features._normalise import PathNormaliser
 from behavemodel.features._observe import (
     EventCodes,
@@ -51,6 +52,7 @@ from behavemodel.features._observe import (
     observe,
     parse_duration,
 )
+from behavemodel.models import _kernels
 from behavemodel.models._count import (
     Piece,
     Selection,
@@ -448,11 +450,15 @@ def _union_runs(
     """Coalesce inclusive integer intervals per owner (overlapping or adjacent ones merge).
 
     Returns the runs sorted by owner, then start. ``presorted`` says the input
-    already is.
+    already is. ``owner`` is non-negative. The compiled loops group the runs by
+    owner instead of sorting them all (:func:`~behavemodel.models._kernels.union_runs`);
+    this numpy code is their twin.
     """
     if len(owner) == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty
+    if use_compiled(_kernels.COMPILED):
+        return _kernels.union_runs(owner, start, end)
     if not presorted:
         order = _order((owner, start - int(start.min())))
         owner, start, end = owner[order], start[order], end[order]

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from behavemodel.exceptions import SchemaError
-from behavemodel.models import STATS_SCHEMA, StatsConfig, merge_stats, partial_stats
+from behavemodel.features._loops import numpy_loops
+from behavemodel.models import STATS_SCHEMA, StatsConfig, _kernels, merge_stats, partial_stats
 from behavemodel.models._stats import _buckets, _union_runs, observations
 
 Make = Callable[..., pa.Table]
@@ -43,6 +44,27 @@ def test_union_runs_merges_overlaps_and_adjacency() -> None:
     end = np.array([6, 2, 4, 2, 4])
     o, s, e = _union_runs(owner, start, end)
     assert o.tolist() == [0, 1, 1] and s.tolist() == [1, 1, 4] and e.tolist() == [6, 2, 4]
+
+
+@pytest.mark.skipif(not _kernels.COMPILED, reason="numba is not installed")
+@pytest.mark.parametrize(("n", "owners", "span"), [(1, 1, 3), (500, 40, 30), (20000, 90, 400)])
+def test_union_runs_twins_agree(n: int, owners: int, span: int) -> None:
+    # few and many runs per owner (the loop sorts more than 32 another way),
+    # overlapping, touching, repeated and negative intervals
+    rng = np.random.default_rng(n)
+    owner = rng.integers(0, owners, n)
+    start = rng.integers(-span, span, n)
+    end = start + rng.geometric(0.4, n) - 1
+    compiled = _union_runs(owner, start, end)
+    with numpy_loops():
+        plain = _union_runs(owner, start, end)
+    for x, y in zip(compiled, plain, strict=True):
+        np.testing.assert_array_equal(x, y)
+        assert x.dtype == y.dtype
+    covered = {(o, b) for o, s, e in zip(owner, start, end, strict=True) for b in range(s, e + 1)}
+    o, s, e = compiled
+    assert covered == {(o, b) for o, s, e in zip(o, s, e, strict=True) for b in range(s, e + 1)}
+    assert ((np.diff(o) > 0) | (s[1:] > e[:-1] + 1)).all()  # sorted, disjoint, not touching
 
 
 def test_empty_inputs(make_events: Make) -> None:
