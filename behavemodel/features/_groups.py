@@ -223,8 +223,10 @@ class GroupMap:
 
         Returns
         -------
-        pair : numpy.ndarray of int64
-            One per event, ``-1`` where the group or the host is null.
+        pair : numpy.ndarray of int32 or int64
+            One per event, ``-1`` where the group or the host is null; int32
+            when the possible (host, group column) pairs fit a lookup table (the
+            usual case), else int64.
         pair_group, group_values : numpy.ndarray, pyarrow.Array
             The group of each pair, as codes into ``group_values``.
         pair_host, host_values : numpy.ndarray, pyarrow.Array

@@ -486,7 +486,7 @@ def pair_lookup(
     pairs = np.flatnonzero(seen)
     numbers = number(pairs)
     # int32 when the numbers fit: half the memory of the per-row result
-    wide = len(numbers) and (int(numbers.max()) >= 2**31 or int(numbers.min()) < -(2**31))
+    wide = len(numbers) > 0 and (int(numbers.max()) >= 2**31 or int(numbers.min()) < -(2**31))
     table = np.full(size, -1, dtype=np.int64 if wide else np.int32)
     table[pairs] = numbers
     if second is not None and use and len(first):
