@@ -84,11 +84,11 @@ def score_command(
     # a small dump in this fresh process: the numpy loops, not numba's start-up
     inputs = split_inputs(events)  # an empty directory or a misnamed file: refused here
     dump_rows = parquet_rows(inputs)
-    with loops_for(dump_rows), warnings_to_stderr():
-        model = load(model_path, key=key, require_signature=require_signature)
     parts: list[pa.Table] = []
     scored = 0
     with loops_for(dump_rows):
+        with warnings_to_stderr():
+            model = load(model_path, key=key, require_signature=require_signature)
         for batch in progress(event_batches(inputs, host, schema_name), "scoring"):
             if batch.num_rows:
                 scored += batch.num_rows

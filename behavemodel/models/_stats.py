@@ -445,23 +445,22 @@ def _order(keys: tuple[np.ndarray, ...]) -> np.ndarray:
 
 
 def _union_runs(
-    owner: np.ndarray, start: np.ndarray, end: np.ndarray, *, presorted: bool = False
+    owner: np.ndarray, start: np.ndarray, end: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Coalesce inclusive integer intervals per owner (overlapping or adjacent ones merge).
 
-    Returns the runs sorted by owner, then start. ``presorted`` says the input
-    already is. ``owner`` is non-negative. The compiled loops group the runs by
-    owner instead of sorting them all (:func:`~behavemodel.models._kernels.union_runs`);
-    this numpy code is their twin.
+    Returns the runs sorted by owner, then start. ``owner`` is non-negative.
+    The compiled loops group the runs by owner instead of sorting them all
+    (:func:`~behavemodel.models._kernels.union_runs`); this numpy code is
+    their twin.
     """
     if len(owner) == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty
     if use_compiled(_kernels.COMPILED):
         return _kernels.union_runs(owner, start, end)
-    if not presorted:
-        order = _order((owner, start - int(start.min())))
-        owner, start, end = owner[order], start[order], end[order]
+    order = _order((owner, start - int(start.min())))
+    owner, start, end = owner[order], start[order], end[order]
     base = int(start.min())
     width = int(end.max()) - base + 2
     keyed_end = owner * width + (end - base)
